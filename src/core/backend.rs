@@ -1,0 +1,135 @@
+//! The storage boundary. A backend stores and reads; [`decide_append`](super::decide_append)
+//! decides. Every method's effect is atomic: it happens whole or not at all.
+
+use alloc::vec::Vec;
+
+use super::append::AppendRequest;
+use super::error::{Error, StorageError};
+use super::event::{AppendResult, RecordedEvent};
+use super::filter::Filter;
+use super::notify::Notifier;
+use super::value::Value;
+
+/// Which way a read goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Direction {
+    /// Oldest first.
+    #[default]
+    Forward,
+    /// Newest first.
+    Backward,
+}
+
+/// Global positions strictly between `after` and `before`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PositionRange {
+    /// Exclusive lower bound (0: from the first event).
+    pub after: u64,
+    /// Exclusive upper bound (`u64::MAX`: to the last event).
+    pub before: u64,
+}
+
+impl PositionRange {
+    /// Every position above `after`.
+    pub fn after(after: u64) -> Self {
+        PositionRange { after, before: u64::MAX }
+    }
+}
+
+/// One page of a scan over the global order.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Page {
+    /// The events that matched the filter, in the direction read.
+    pub events: Vec<RecordedEvent>,
+    /// The position of the last event examined, matching or not (`None`: none was examined).
+    pub last_examined: Option<u64>,
+    /// No event in the range lies beyond `last_examined` in the direction read.
+    pub exhausted: bool,
+}
+
+/// A saved state of a stream's projection, as of one of its versions.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Snapshot {
+    /// The stream version the state reflects: at most the stream's version when saved.
+    pub version: u64,
+    /// The state.
+    pub state: Value,
+}
+
+/// Where events live, and the transaction boundary of every append.
+///
+/// Futures need not be `Send`: on the web, storage handles are `!Send`.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// The last global position, 0 when the store holds no event.
+    async fn head(&self) -> Result<u64, StorageError>;
+
+    /// Applies `requests` in order inside one storage transaction. Each is decided by
+    /// [`decide_append`](super::decide_append) against the state the ones before it left, and
+    /// has its own outcome: one that is refused writes nothing and does not stop the others.
+    /// `Err` means the transaction failed and nothing of any request was written.
+    async fn append(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError>;
+
+    /// The stream's last version, 0 when it has no events.
+    async fn stream_version(&self, stream: &str) -> Result<u64, StorageError>;
+
+    /// Up to `limit` events of `stream`, starting at version `from` (inclusive; beyond the
+    /// last version means from the last, going backward) and going in `direction`.
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError>;
+
+    /// Examines at most `limit` events of `range` in `direction` and returns those matching
+    /// `filter`. Examining a bounded number keeps a page's cost bounded however rare matches are.
+    async fn read_all(
+        &self,
+        range: PositionRange,
+        direction: Direction,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Page, StorageError>;
+
+    /// The position saved under checkpoint `name`.
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError>;
+
+    /// Saves `position` under checkpoint `name`, replacing what was there.
+    async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StorageError>;
+
+    /// The snapshot saved for `stream`.
+    async fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StorageError>;
+
+    /// Saves `snapshot` for `stream`, replacing what was there, when its version is at most
+    /// the stream's version, read in the same transaction; else `InvalidArgument` on
+    /// `snapshot.version` and nothing written.
+    async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error>;
+
+    /// Reports commits made outside this backend object (other tabs, workers) to `notifier`.
+    /// Commits made through this object are reported by the store itself.
+    fn watch(&self, notifier: &Notifier) {
+        let _ = notifier;
+    }
+
+    /// Releases the storage. No other call follows.
+    fn close(&self) {}
+}
+
+/// The check [`Backend::save_snapshot`] applies, shared by every backend.
+pub(crate) fn check_snapshot_version(snapshot: &Snapshot, stream_version: u64) -> Result<(), Error> {
+    if snapshot.version > stream_version {
+        return Err(Error::invalid(
+            "snapshot.version",
+            alloc::format!(
+                "is {}, beyond the stream's version {stream_version}",
+                snapshot.version
+            ),
+        ));
+    }
+    Ok(())
+}

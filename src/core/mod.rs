@@ -1,0 +1,32 @@
+//! The store's rules, independent of where events are kept. `no_std` + `alloc`.
+//!
+//! A [`Store`] validates input, decides every append with [`decide_append`] inside the
+//! backend's transaction, pages reads, and fans commits out to [`Subscription`]s. A
+//! [`Backend`] is the transaction boundary: [`MemoryBackend`] everywhere, IndexedDB on wasm32.
+
+mod append;
+mod backend;
+mod error;
+mod event;
+mod filter;
+mod memory;
+mod notify;
+mod read;
+mod store;
+mod subscription;
+mod value;
+mod version;
+
+pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
+pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
+pub use error::{Error, StorageError, StorageErrorKind};
+pub use event::{validate_name, AppendResult, EventInput, RecordedEvent, MAX_NAME_CHARS};
+pub use filter::Filter;
+pub use memory::MemoryBackend;
+pub use notify::{Changed, Notifier};
+pub use read::{AllReader, ReadAllOptions, ReadStreamOptions, StreamReader};
+pub use store::{Store, StoreConfig, DEFAULT_MAX_EVENT_BYTES, PAGE_SIZE};
+pub use subscription::{Start, SubscribeOptions, Subscription};
+pub use uuid::Uuid;
+pub use value::{Value, MAX_DEPTH};
+pub use version::{check_expected_version, ExpectedVersion};

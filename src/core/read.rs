@@ -1,0 +1,149 @@
+//! Paged reads: of one stream by version, and of the global order by position.
+
+use alloc::{rc::Rc, string::String, vec::Vec};
+
+use super::backend::{Backend, Direction, PositionRange};
+use super::error::Error;
+use super::event::{validate_name, RecordedEvent};
+use super::filter::Filter;
+use super::store::{Store, PAGE_SIZE};
+
+/// How to read one stream.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadStreamOptions {
+    /// The first version yielded (inclusive). Default: 1 forward, the last version backward.
+    pub from_version: Option<u64>,
+    /// Oldest first or newest first.
+    pub direction: Direction,
+    /// At most this many events. Default: no cap.
+    pub limit: Option<u64>,
+}
+
+/// How to read the global order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadAllOptions {
+    /// Only events with a position above this (0: all).
+    pub after: u64,
+    /// Oldest first or newest first.
+    pub direction: Direction,
+    /// At most this many events. Default: no cap.
+    pub limit: Option<u64>,
+    /// Which events to yield.
+    pub filter: Filter,
+}
+
+pub(crate) fn validate_filter(filter: &Filter) -> Result<(), Error> {
+    if let Some(types) = &filter.types {
+        if types.is_empty() {
+            return Err(Error::invalid("types", "must name at least one type"));
+        }
+        for (i, t) in types.iter().enumerate() {
+            validate_name(&alloc::format!("types[{i}]"), t)?;
+        }
+    }
+    if let Some(prefix) = &filter.stream_prefix {
+        validate_name("streamPrefix", prefix)?;
+    }
+    Ok(())
+}
+
+/// A read of one stream, a page at a time. Holds at most one page.
+#[derive(Debug)]
+pub struct StreamReader<B> {
+    store: Rc<Store<B>>,
+    stream: String,
+    /// The next version to read.
+    next: u64,
+    direction: Direction,
+    remaining: u64,
+    done: bool,
+}
+
+impl<B: Backend> StreamReader<B> {
+    /// A reader of `stream`; nothing is read until [`StreamReader::next_page`].
+    pub fn new(store: Rc<Store<B>>, stream: &str, options: ReadStreamOptions) -> Result<Self, Error> {
+        store.ensure_open()?;
+        validate_name("stream", stream)?;
+        let next = match options.direction {
+            Direction::Forward => options.from_version.unwrap_or(1).max(1),
+            Direction::Backward => options.from_version.unwrap_or(u64::MAX),
+        };
+        let remaining = options.limit.unwrap_or(u64::MAX);
+        Ok(StreamReader {
+            store,
+            stream: stream.into(),
+            next,
+            direction: options.direction,
+            remaining,
+            done: remaining == 0 || next == 0,
+        })
+    }
+
+    /// The next page, in order; empty once the read is over.
+    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent>, Error> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        self.store.ensure_open()?;
+        let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
+        let page =
+            self.store.backend.read_stream(&self.stream, self.next, self.direction, want).await?;
+        self.remaining -= page.len() as u64;
+        match (page.last(), self.direction) {
+            (Some(last), Direction::Forward) => self.next = last.version + 1,
+            (Some(last), Direction::Backward) => self.next = last.version - 1,
+            (None, _) => {}
+        }
+        self.done = page.len() < want || self.remaining == 0 || self.next == 0;
+        Ok(page)
+    }
+}
+
+/// A read of the global order, a page at a time. Holds at most one page.
+#[derive(Debug)]
+pub struct AllReader<B> {
+    store: Rc<Store<B>>,
+    range: PositionRange,
+    direction: Direction,
+    remaining: u64,
+    filter: Filter,
+    done: bool,
+}
+
+impl<B: Backend> AllReader<B> {
+    /// A reader of the global order; nothing is read until [`AllReader::next_page`].
+    pub fn new(store: Rc<Store<B>>, options: ReadAllOptions) -> Result<Self, Error> {
+        store.ensure_open()?;
+        validate_filter(&options.filter)?;
+        let remaining = options.limit.unwrap_or(u64::MAX);
+        Ok(AllReader {
+            store,
+            range: PositionRange::after(options.after),
+            direction: options.direction,
+            remaining,
+            filter: options.filter,
+            done: remaining == 0,
+        })
+    }
+
+    /// The next page of matching events, in order; empty once the read is over.
+    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent>, Error> {
+        while !self.done {
+            self.store.ensure_open()?;
+            let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
+            let page =
+                self.store.backend.read_all(self.range, self.direction, want, &self.filter).await?;
+            match (page.last_examined, self.direction) {
+                (Some(p), Direction::Forward) => self.range.after = p,
+                (Some(p), Direction::Backward) => self.range.before = p,
+                (None, _) => {}
+            }
+            self.remaining -= page.events.len() as u64;
+            self.done = page.exhausted || page.last_examined.is_none() || self.remaining == 0;
+            if !page.events.is_empty() {
+                return Ok(page.events);
+            }
+        }
+        Ok(Vec::new())
+    }
+}

@@ -1,0 +1,202 @@
+//! JSON-compatible values: what event data, metadata and snapshot state are made of.
+
+use alloc::{string::String, vec::Vec};
+use ::core::fmt::{self, Write};
+
+/// How deeply arrays and objects may nest. Deeper input (or a cycle) is rejected, never
+/// followed: walking it would exhaust the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// A JSON-compatible value. Numbers are finite `f64`s, as in JavaScript; object keys keep
+/// the order they were given in.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// `null`.
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A finite number.
+    Number(f64),
+    /// A string.
+    String(String),
+    /// An array.
+    Array(Vec<Value>),
+    /// An object, as key-value pairs in insertion order.
+    Object(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// An object from key-value pairs.
+    pub fn object<K: Into<String>>(pairs: impl IntoIterator<Item = (K, Value)>) -> Value {
+        Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+    }
+
+    /// The value under `key` when `self` is an object.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Object(pairs) => pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// The number, when `self` is one.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The string, when `self` is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The length in bytes of this value's JSON text (UTF-8, no white space).
+    pub fn json_len(&self) -> usize {
+        match self {
+            Value::Null => 4,
+            Value::Bool(true) => 4,
+            Value::Bool(false) => 5,
+            Value::Number(n) => {
+                let mut counter = Counter(0);
+                let _ = write!(counter, "{n}");
+                counter.0
+            }
+            Value::String(s) => json_string_len(s),
+            Value::Array(items) => {
+                2 + items.iter().map(Value::json_len).sum::<usize>() + items.len().saturating_sub(1)
+            }
+            Value::Object(pairs) => {
+                2 + pairs
+                    .iter()
+                    .map(|(k, v)| json_string_len(k) + 1 + v.json_len())
+                    .sum::<usize>()
+                    + pairs.len().saturating_sub(1)
+            }
+        }
+    }
+
+    /// `Err(path)` naming the first place that is not JSON-compatible: a number that is not
+    /// finite, or nesting deeper than [`MAX_DEPTH`].
+    pub fn check_json(&self) -> Result<(), String> {
+        self.check_at(0, &mut String::new())
+    }
+
+    fn check_at(&self, depth: usize, path: &mut String) -> Result<(), String> {
+        if depth > MAX_DEPTH {
+            return Err(alloc::format!("{path}: nested deeper than {MAX_DEPTH} levels"));
+        }
+        match self {
+            Value::Number(n) if !n.is_finite() => {
+                Err(alloc::format!("{path}: {n} is not a finite number"))
+            }
+            Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| {
+                let len = path.len();
+                let _ = write!(path, "[{i}]");
+                v.check_at(depth + 1, path)?;
+                path.truncate(len);
+                Ok(())
+            }),
+            Value::Object(pairs) => pairs.iter().try_for_each(|(k, v)| {
+                let len = path.len();
+                let _ = write!(path, ".{k}");
+                v.check_at(depth + 1, path)?;
+                path.truncate(len);
+                Ok(())
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn json_string_len(s: &str) -> usize {
+    2 + s
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+            c if (c as u32) < 0x20 => 6,
+            c => c.len_utf8(),
+        })
+        .sum::<usize>()
+}
+
+struct Counter(usize);
+
+impl Write for Counter {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s)
+    }
+}
+impl From<f64> for Value {
+    fn from(n: f64) -> Self {
+        Value::Number(n)
+    }
+}
+impl From<i64> for Value {
+    fn from(n: i64) -> Self {
+        Value::Number(n as f64)
+    }
+}
+impl From<u64> for Value {
+    fn from(n: u64) -> Self {
+        Value::Number(n as f64)
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(items: Vec<Value>) -> Self {
+        Value::Array(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn json_len_matches_the_json_text() {
+        let v = Value::object([
+            ("a", Value::from(1i64)),
+            ("b", Value::from(vec![Value::Null, Value::Bool(false), Value::from("x\"y")])),
+            ("é", Value::from(1.5)),
+        ]);
+        // {"a":1,"b":[null,false,"x\"y"],"é":1.5}
+        assert_eq!(v.json_len(), r#"{"a":1,"b":[null,false,"x\"y"],"é":1.5}"#.len());
+    }
+
+    #[test]
+    fn check_json_names_the_path_of_a_non_finite_number() {
+        let v = Value::object([("a", Value::from(vec![Value::from(1.0), Value::from(f64::NAN)]))]);
+        assert_eq!(v.check_json().unwrap_err(), ".a[1]: NaN is not a finite number");
+    }
+
+    #[test]
+    fn check_json_rejects_nesting_beyond_the_limit() {
+        let mut v = Value::Null;
+        for _ in 0..=MAX_DEPTH {
+            v = Value::Array(vec![v]);
+        }
+        assert!(v.check_json().unwrap_err().contains("nested deeper"));
+    }
+}

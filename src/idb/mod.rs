@@ -1,0 +1,1 @@
+//! IndexedDB backend (in progress).
