@@ -1,0 +1,87 @@
+/** Paged reads as async iterables. @internal */
+
+import type { RawReader } from './raw.js';
+import { fromRaw } from './translate.js';
+import type { EventIterable } from './types.js';
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * A read that starts when iteration starts: each `for await` (or `toArray()`) opens the read
+ * anew through `open`, so an invalid argument surfaces as a rejection of the first `next()`.
+ */
+export class PagedIterable<E> implements EventIterable<E> {
+  readonly #open: () => RawReader;
+
+  constructor(open: () => RawReader) {
+    this.#open = open;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<E, undefined, undefined> {
+    return new PageIterator<E>(this.#open);
+  }
+
+  async toArray(): Promise<E[]> {
+    const all: E[] = [];
+    for await (const e of this) all.push(e);
+    return all;
+  }
+}
+
+class PageIterator<E> implements AsyncIterator<E, undefined, undefined> {
+  readonly #open: () => RawReader;
+  #reader: RawReader | undefined;
+  #page: (E | undefined)[] = [];
+  #index = 0;
+  #done = false;
+  // Calls of next() run one after the other: the wasm reader serves one page at a time.
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(open: () => RawReader) {
+    this.#open = open;
+  }
+
+  next(): Promise<IteratorResult<E, undefined>> {
+    const result = this.#queue.then(() => this.#step());
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #step(): Promise<IteratorResult<E, undefined>> {
+    while (!this.#done) {
+      if (this.#index < this.#page.length) {
+        const value = this.#page[this.#index] as E;
+        this.#page[this.#index++] = undefined; // let the consumer own it alone
+        return { done: false, value };
+      }
+      let page: E[];
+      try {
+        this.#reader ??= this.#open();
+        page = (await this.#reader.nextPage()) as E[];
+      } catch (e) {
+        this.#end();
+        throw fromRaw(e);
+      }
+      if (this.#done) break; // return() was called meanwhile
+      if (page.length === 0) {
+        this.#end();
+        break;
+      }
+      this.#page = page;
+      this.#index = 0;
+    }
+    return DONE;
+  }
+
+  /** `break` in a `for await` lands here: no further page is fetched. */
+  async return(): Promise<IteratorResult<E, undefined>> {
+    this.#end();
+    return DONE;
+  }
+
+  #end(): void {
+    this.#done = true;
+    this.#page = [];
+    this.#reader = undefined;
+  }
+}

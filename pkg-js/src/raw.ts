@@ -1,0 +1,43 @@
+/**
+ * The surface the wasm module (`dist/wasm/annals.js`, made by wasm-bindgen) exports. It
+ * validates every argument and holds all store logic; this package only adapts it.
+ * Every failure is a plain `Error` whose `name` says which (see `errors.ts`).
+ * @internal
+ */
+
+import type { RecordedEvent } from './types.js';
+
+export interface RawModule {
+  openStore(options?: unknown): Promise<RawStore>;
+}
+
+export interface RawStore {
+  append(stream: unknown, events: unknown, options?: unknown): Promise<{ nextExpectedVersion: number; position: number }>;
+  streamVersion(stream: unknown): Promise<number>;
+  /** Throws synchronously on invalid arguments or a closed store. */
+  readStream(stream: unknown, options?: unknown): RawReader;
+  readAll(options?: unknown): RawReader;
+  /** Throws synchronously. Knows nothing of `signal`. */
+  subscribe(options?: unknown): RawSubscription;
+  checkpointGet(name: unknown): Promise<number | undefined>;
+  checkpointSet(name: unknown, position: unknown): Promise<void>;
+  snapshotSave(stream: unknown, snapshot: unknown): Promise<void>;
+  snapshotLoad(stream: unknown): Promise<{ version: number; state: unknown } | undefined>;
+  close(): Promise<void>;
+}
+
+export interface RawReader {
+  /** An empty array: the read is over. */
+  nextPage(): Promise<RecordedEvent[]>;
+}
+
+export interface RawSubscription {
+  /**
+   * `undefined`: closed. Must not be called again before the previous call settled.
+   * Calling it saves the checkpoint of the event delivered before.
+   */
+  next(): Promise<RecordedEvent | undefined>;
+  /** Ends a pending `next()` at once; resolves once the checkpoint of finished events is saved. */
+  close(): Promise<void>;
+  readonly position: number;
+}

@@ -1,0 +1,110 @@
+/** Subscriptions as hand-written async iterators. @internal */
+
+import type { RawSubscription } from './raw.js';
+import { fromRaw } from './translate.js';
+import type { Subscription } from './types.js';
+
+const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
+
+/**
+ * Adapts a wasm subscription. Not an `async *` generator on purpose: a generator's `return()`
+ * waits until its pending `next()` settles, whereas `close()`, `return()` and an abort must end
+ * a pending `next()` at once (the wasm `close()` resolves it with `undefined`).
+ */
+export class SubscriptionIterator<E>
+  implements Subscription<E>, AsyncIterator<E, undefined, undefined>
+{
+  readonly #raw: RawSubscription;
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  // The wasm next() must not be called before the previous call settled.
+  #queue: Promise<unknown> = Promise.resolve();
+  #signal: AbortSignal | undefined;
+  readonly #onAbort = (): void => void this.close();
+
+  constructor(raw: RawSubscription, signal?: AbortSignal) {
+    this.#raw = raw;
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        void this.close();
+      } else {
+        this.#signal = signal;
+        signal.addEventListener('abort', this.#onAbort, { once: true });
+      }
+    }
+  }
+
+  get position(): number {
+    return this.#raw.position;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<E, undefined>> {
+    if (this.#closed) return Promise.resolve(DONE);
+    const result = this.#queue.then(() => this.#step());
+    this.#queue = result.catch(() => undefined);
+    return result;
+  }
+
+  async #step(): Promise<IteratorResult<E, undefined>> {
+    if (this.#closed) return DONE;
+    let event: E | undefined;
+    try {
+      event = (await this.#raw.next()) as E | undefined;
+    } catch (e) {
+      if (this.#closed) return DONE;
+      const error = fromRaw(e);
+      await this.close().catch(() => undefined);
+      throw error;
+    }
+    // Closed meanwhile: the event in hand is dropped unmarked, so a subscription resuming the
+    // same checkpoint delivers it again.
+    if (this.#closed) return DONE;
+    if (event === undefined) {
+      // Ended by the wasm side (the store was closed): nothing left to save.
+      this.#closed = true;
+      this.#closing = Promise.resolve();
+      this.#detach();
+      return DONE;
+    }
+    return { done: false, value: event };
+  }
+
+  /** `break` lands here; resolves once the checkpoint of finished events is saved. */
+  async return(): Promise<IteratorResult<E, undefined>> {
+    await this.close();
+    return DONE;
+  }
+
+  async throw(error?: unknown): Promise<IteratorResult<E, undefined>> {
+    await this.close();
+    throw error;
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#detach();
+      let closing: Promise<void>;
+      try {
+        closing = Promise.resolve(this.#raw.close()).then(
+          () => undefined,
+          (e: unknown) => Promise.reject(fromRaw(e)),
+        );
+      } catch (e) {
+        closing = Promise.reject(fromRaw(e));
+      }
+      closing.catch(() => undefined); // ignoring the result must not be an unhandled rejection
+      this.#closing = closing;
+    }
+    return this.#closing;
+  }
+
+  #detach(): void {
+    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#signal = undefined;
+  }
+}
