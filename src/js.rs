@@ -53,64 +53,86 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
     Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// The JSON-compatible [`Value`] of `js`, or `InvalidArgument` on `field` naming the first
-/// place that is not: `undefined`, functions, symbols, bigints, non-finite numbers, objects
-/// other than plain objects and arrays (a `Date`, a `Map`, a class instance), and nesting
-/// deeper than [`MAX_DEPTH`] (which also stops cycles).
+/// The JSON-compatible [`Value`] of `js`, or `InvalidArgument` on `field` whose reason names
+/// the first place inside that is not: `undefined`, functions, symbols, bigints, non-finite
+/// numbers, objects other than plain objects and arrays (a `Date`, a `Map`, a class
+/// instance), cycles, and nesting deeper than [`MAX_DEPTH`].
 pub fn value_from_js(js: &JsValue, field: &str) -> Result<Value, Error> {
-    let mut path = String::from(field);
-    from_js_at(js, 0, &mut path)
+    let mut walk = Walk { path: String::new(), ancestors: Vec::new() };
+    walk.value(js).map_err(|reason| {
+        let at = if walk.path.is_empty() { String::new() } else { format!(" at {}", walk.path) };
+        Error::invalid(field, format!("{reason}{at}"))
+    })
 }
 
-fn from_js_at(js: &JsValue, depth: usize, path: &mut String) -> Result<Value, Error> {
-    let invalid = |path: &String, reason: &str| Err(Error::invalid(path.clone(), reason));
-    if depth > MAX_DEPTH {
-        return invalid(path, "nests deeper than 128 levels, or is cyclic");
+/// The state of one conversion: where it is, and the objects it is inside of.
+struct Walk {
+    path: String,
+    ancestors: Vec<JsValue>,
+}
+
+impl Walk {
+    fn value(&mut self, js: &JsValue) -> Result<Value, &'static str> {
+        if js.is_null() {
+            return Ok(Value::Null);
+        }
+        if let Some(b) = js.as_bool() {
+            return Ok(Value::Bool(b));
+        }
+        if let Some(n) = js.as_f64() {
+            return if n.is_finite() { Ok(Value::Number(n)) } else { Err("is not a finite number") };
+        }
+        if let Some(s) = js.as_string() {
+            return Ok(Value::String(s));
+        }
+        if js.is_undefined() {
+            return Err("is undefined, which is not JSON-compatible");
+        }
+        if !js.is_object() || js.is_function() {
+            return Err("is not JSON-compatible (a function, symbol or bigint)");
+        }
+        if self.ancestors.len() >= MAX_DEPTH {
+            return Err("nests deeper than 128 levels");
+        }
+        if self.ancestors.iter().any(|a| a == js) {
+            return Err("is cyclic: it contains itself");
+        }
+        let is_array = Array::is_array(js);
+        if !is_array {
+            let proto = Object::get_prototype_of(js);
+            if !(proto.is_null() || OBJECT_PROTOTYPE.with(|p| proto == *p)) {
+                return Err("is not a plain object or array (a Date, Map, class instance …)");
+            }
+        }
+        self.ancestors.push(js.clone());
+        let value = if is_array { self.array(js.unchecked_ref()) } else { self.object(js.unchecked_ref()) }?;
+        self.ancestors.pop();
+        Ok(value)
     }
-    if js.is_null() {
-        return Ok(Value::Null);
-    }
-    if let Some(b) = js.as_bool() {
-        return Ok(Value::Bool(b));
-    }
-    if let Some(n) = js.as_f64() {
-        return if n.is_finite() { Ok(Value::Number(n)) } else { invalid(path, "is not a finite number") };
-    }
-    if let Some(s) = js.as_string() {
-        return Ok(Value::String(s));
-    }
-    if js.is_undefined() {
-        return invalid(path, "is undefined, which is not JSON-compatible");
-    }
-    if !js.is_object() || js.is_function() {
-        return invalid(path, "is not JSON-compatible (a function, symbol or bigint)");
-    }
-    if Array::is_array(js) {
-        let array: &Array = js.unchecked_ref();
+
+    fn array(&mut self, array: &Array) -> Result<Value, &'static str> {
         let mut items = Vec::with_capacity(array.length() as usize);
         for i in 0..array.length() {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            items.push(from_js_at(&array.get(i), depth + 1, path)?);
-            path.truncate(len);
+            let len = self.path.len();
+            self.path.push_str(&format!("[{i}]"));
+            items.push(self.value(&array.get(i))?);
+            self.path.truncate(len);
         }
-        return Ok(Value::Array(items));
+        Ok(Value::Array(items))
     }
-    let proto = Object::get_prototype_of(js);
-    if !(proto.is_null() || OBJECT_PROTOTYPE.with(|p| proto == *p)) {
-        return invalid(path, "is not a plain object or array (a Date, Map, class instance …)");
+
+    fn object(&mut self, object: &Object) -> Result<Value, &'static str> {
+        let entries = Object::entries(object);
+        let mut pairs = Vec::with_capacity(entries.length() as usize);
+        for entry in entries.iter() {
+            let entry: Array = entry.unchecked_into();
+            let key = entry.get(0).as_string().unwrap_or_default();
+            let len = self.path.len();
+            self.path.push('.');
+            self.path.push_str(&key);
+            pairs.push((key, self.value(&entry.get(1))?));
+            self.path.truncate(len);
+        }
+        Ok(Value::Object(pairs))
     }
-    let object: &Object = js.unchecked_ref();
-    let entries = Object::entries(object);
-    let mut pairs = Vec::with_capacity(entries.length() as usize);
-    for entry in entries.iter() {
-        let entry: Array = entry.unchecked_into();
-        let key = entry.get(0).as_string().unwrap_or_default();
-        let len = path.len();
-        path.push('.');
-        path.push_str(&key);
-        pairs.push((key, from_js_at(&entry.get(1), depth + 1, path)?));
-        path.truncate(len);
-    }
-    Ok(Value::Object(pairs))
 }

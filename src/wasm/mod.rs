@@ -1,1 +1,250 @@
-//! JavaScript bindings (in progress).
+//! The wasm-bindgen surface under the npm package: argument conversion and calls into
+//! [`crate::core`], nothing more. The TypeScript layer in `pkg-js/` turns these raw classes
+//! into the contract's `EventStore`, iterables and typed errors.
+
+mod backend;
+mod convert;
+
+use alloc::rc::Rc;
+use core::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+use crate::core::{
+    AllReader, Error, MemoryBackend, ReadAllOptions, ReadStreamOptions, StorageError, Store,
+    StoreConfig, StreamReader, SubscribeOptions, Subscription,
+};
+use crate::idb::IdbBackend;
+use crate::js::get;
+pub use backend::AnyBackend;
+use convert::error_to_js;
+
+type JsResult<T = JsValue> = Result<T, JsValue>;
+
+fn js_err(error: Error) -> JsValue {
+    error_to_js(error)
+}
+
+/// Opens a store: `{ name = 'annals', storage = 'auto' | 'indexeddb' | 'memory',
+/// maxEventBytes = 1 MiB }`. `'auto'` is IndexedDB where the context has it.
+#[wasm_bindgen(js_name = openStore)]
+pub async fn open_store(options: JsValue) -> JsResult<WasmStore> {
+    open(options).await.map_err(js_err)
+}
+
+async fn open(options: JsValue) -> Result<WasmStore, Error> {
+    let options = convert::options(&options)?;
+    let name = convert::opt_string(&options, "name")?.unwrap_or_else(|| "annals".into());
+    crate::core::validate_name("name", &name)?;
+    let mut config = StoreConfig::default();
+    if let Some(max) = convert::opt_count(&options, "maxEventBytes")? {
+        config.max_event_bytes = usize::try_from(max).unwrap_or(usize::MAX);
+    }
+    let has_indexed_db = !get(&js_sys::global(), "indexedDB").is_undefined();
+    let backend = match convert::opt_string(&options, "storage")?.as_deref() {
+        None | Some("auto") if has_indexed_db => AnyBackend::IndexedDb(IdbBackend::open(&name).await?),
+        None | Some("auto") | Some("memory") => AnyBackend::Memory(MemoryBackend::new()),
+        Some("indexeddb") if has_indexed_db => AnyBackend::IndexedDb(IdbBackend::open(&name).await?),
+        Some("indexeddb") => {
+            return Err(StorageError::other("IndexedDB is not available in this context").into())
+        }
+        Some(_) => return Err(Error::invalid("storage", "must be 'auto', 'indexeddb' or 'memory'")),
+    };
+    Ok(WasmStore { store: Store::open(backend, config).await? })
+}
+
+/// An open store.
+#[wasm_bindgen]
+pub struct WasmStore {
+    store: Rc<Store<AnyBackend>>,
+}
+
+#[wasm_bindgen]
+impl WasmStore {
+    /// Appends one event or an array of events: `{ expectedVersion }`.
+    pub async fn append(&self, stream: JsValue, events: JsValue, options: JsValue) -> JsResult {
+        let store = self.store.clone();
+        let call = async {
+            let stream = convert::string(&stream, "stream")?;
+            let events = convert::events(&events)?;
+            let expected = convert::expected_version(&convert::options(&options)?)?;
+            store.append(&stream, events, expected).await
+        };
+        call.await.map(|r| convert::append_result_to_js(&r)).map_err(js_err)
+    }
+
+    /// The stream's last version, 0 if none.
+    #[wasm_bindgen(js_name = streamVersion)]
+    pub async fn stream_version(&self, stream: JsValue) -> JsResult {
+        let store = self.store.clone();
+        let call = async { store.stream_version(&convert::string(&stream, "stream")?).await };
+        call.await.map(|v| JsValue::from_f64(v as f64)).map_err(js_err)
+    }
+
+    /// A paged read of one stream: `{ fromVersion, direction, limit }`.
+    #[wasm_bindgen(js_name = readStream)]
+    pub fn read_stream(&self, stream: JsValue, options: JsValue) -> JsResult<WasmReader> {
+        let make = || {
+            let stream = convert::string(&stream, "stream")?;
+            let options = convert::options(&options)?;
+            let options = ReadStreamOptions {
+                from_version: convert::opt_count(&options, "fromVersion")?,
+                direction: convert::direction(&options)?,
+                limit: convert::opt_count(&options, "limit")?,
+            };
+            StreamReader::new(self.store.clone(), &stream, options).map(Reader::Stream)
+        };
+        make().map(WasmReader::new).map_err(js_err)
+    }
+
+    /// A paged read of the global order: `{ after, direction, limit, types, streamPrefix }`.
+    #[wasm_bindgen(js_name = readAll)]
+    pub fn read_all(&self, options: JsValue) -> JsResult<WasmReader> {
+        let make = || {
+            let options = convert::options(&options)?;
+            let options = ReadAllOptions {
+                after: convert::opt_count(&options, "after")?.unwrap_or(0),
+                direction: convert::direction(&options)?,
+                limit: convert::opt_count(&options, "limit")?,
+                filter: convert::filter(&options)?,
+            };
+            AllReader::new(self.store.clone(), options).map(Reader::All)
+        };
+        make().map(WasmReader::new).map_err(js_err)
+    }
+
+    /// A subscription: `{ after, checkpoint, types, streamPrefix }`.
+    pub fn subscribe(&self, options: JsValue) -> JsResult<WasmSubscription> {
+        let make = || {
+            let options = convert::options(&options)?;
+            let options = SubscribeOptions {
+                start: convert::start(&options)?,
+                checkpoint: convert::opt_string(&options, "checkpoint")?,
+                filter: convert::filter(&options)?,
+            };
+            Subscription::new(self.store.clone(), options)
+        };
+        make().map(|subscription| WasmSubscription { subscription }).map_err(js_err)
+    }
+
+    /// The position saved under checkpoint `name`, or `undefined`.
+    #[wasm_bindgen(js_name = checkpointGet)]
+    pub async fn checkpoint_get(&self, name: JsValue) -> JsResult {
+        let store = self.store.clone();
+        let call = async { store.checkpoint(&convert::string(&name, "name")?).await };
+        match call.await {
+            Ok(Some(p)) => Ok(JsValue::from_f64(p as f64)),
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(js_err(e)),
+        }
+    }
+
+    /// Saves `position` under checkpoint `name`.
+    #[wasm_bindgen(js_name = checkpointSet)]
+    pub async fn checkpoint_set(&self, name: JsValue, position: JsValue) -> JsResult<()> {
+        let store = self.store.clone();
+        let call = async {
+            let name = convert::string(&name, "name")?;
+            store.set_checkpoint(&name, convert::count(&position, "position")?).await
+        };
+        call.await.map_err(js_err)
+    }
+
+    /// Saves `{ version, state }` for `stream`.
+    #[wasm_bindgen(js_name = snapshotSave)]
+    pub async fn snapshot_save(&self, stream: JsValue, snapshot: JsValue) -> JsResult<()> {
+        let store = self.store.clone();
+        let call = async {
+            let stream = convert::string(&stream, "stream")?;
+            store.save_snapshot(&stream, convert::snapshot(&snapshot)?).await
+        };
+        call.await.map_err(js_err)
+    }
+
+    /// The snapshot saved for `stream`, or `undefined`.
+    #[wasm_bindgen(js_name = snapshotLoad)]
+    pub async fn snapshot_load(&self, stream: JsValue) -> JsResult {
+        let store = self.store.clone();
+        let call = async { store.load_snapshot(&convert::string(&stream, "stream")?).await };
+        match call.await {
+            Ok(Some(s)) => Ok(convert::snapshot_to_js(&s)),
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(js_err(e)),
+        }
+    }
+
+    /// Closes the store; subscriptions end and later calls reject with `StoreClosedError`.
+    pub async fn close(&self) {
+        self.store.close();
+    }
+}
+
+enum Reader {
+    Stream(StreamReader<AnyBackend>),
+    All(AllReader<AnyBackend>),
+}
+
+/// A read in progress, a page at a time.
+#[wasm_bindgen]
+pub struct WasmReader {
+    /// `None` while a page is being read.
+    reader: Rc<RefCell<Option<Reader>>>,
+}
+
+impl WasmReader {
+    fn new(reader: Reader) -> Self {
+        WasmReader { reader: Rc::new(RefCell::new(Some(reader))) }
+    }
+}
+
+#[wasm_bindgen]
+impl WasmReader {
+    /// The next page of events; an empty array once the read is over.
+    #[wasm_bindgen(js_name = nextPage)]
+    pub async fn next_page(&self) -> JsResult {
+        let slot = self.reader.clone();
+        let Some(mut reader) = slot.borrow_mut().take() else {
+            return Err(js_err(Error::invalid(
+                "nextPage",
+                "called again before the previous call settled",
+            )));
+        };
+        let page = match &mut reader {
+            Reader::Stream(r) => r.next_page().await,
+            Reader::All(r) => r.next_page().await,
+        };
+        *slot.borrow_mut() = Some(reader);
+        page.map(|events| convert::events_to_js(&events)).map_err(js_err)
+    }
+}
+
+/// A live subscription.
+#[wasm_bindgen]
+pub struct WasmSubscription {
+    subscription: Subscription<AnyBackend>,
+}
+
+#[wasm_bindgen]
+impl WasmSubscription {
+    /// The next event, or `undefined` once closed.
+    pub async fn next(&self) -> JsResult {
+        let subscription = self.subscription.clone();
+        match subscription.next().await {
+            Ok(Some(event)) => Ok(convert::event_to_js(&event)),
+            Ok(None) => Ok(JsValue::UNDEFINED),
+            Err(e) => Err(js_err(e)),
+        }
+    }
+
+    /// Ends the subscription; resolves once finished events are saved to the checkpoint.
+    pub async fn close(&self) -> JsResult<()> {
+        let subscription = self.subscription.clone();
+        subscription.close().await.map_err(js_err)
+    }
+
+    /// The last position delivered, or where the subscription starts.
+    #[wasm_bindgen(getter)]
+    pub fn position(&self) -> f64 {
+        self.subscription.position() as f64
+    }
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing annals needs and is missing; quick when nothing is.
+# Everything comes from crates.io, npm and Debian: nothing downloads binaries from elsewhere.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen's CLI must match the crate exactly; the version comes from Cargo.lock.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  step "cargo install wasm-bindgen-cli --version $want (a few minutes, once)"
+  # No --locked: the registry mirror lacks a version the CLI's own lockfile pins.
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  step "apt-get install chromium chromium-driver"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci (typescript, playwright-core, binaryen)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi

@@ -1,0 +1,10 @@
+//! The conformance suite on the memory backend, compiled to wasm and run in Node.
+#![cfg(target_arch = "wasm32")]
+
+mod conformance;
+
+use annals::core::{MemoryBackend, Store, StoreConfig};
+
+conformance::suite!(|_name: &'static str| async {
+    Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open")
+});
