@@ -58,9 +58,16 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
 /// numbers, objects other than plain objects and arrays (a `Date`, a `Map`, a class
 /// instance), cycles, and nesting deeper than [`MAX_DEPTH`].
 pub fn value_from_js(js: &JsValue, field: &str) -> Result<Value, Error> {
-    let mut walk = Walk { path: String::new(), ancestors: Vec::new() };
+    let mut walk = Walk {
+        path: String::new(),
+        ancestors: Vec::new(),
+    };
     walk.value(js).map_err(|reason| {
-        let at = if walk.path.is_empty() { String::new() } else { format!(" at {}", walk.path) };
+        let at = if walk.path.is_empty() {
+            String::new()
+        } else {
+            format!(" at {}", walk.path)
+        };
         Error::invalid(field, format!("{reason}{at}"))
     })
 }
@@ -80,7 +87,11 @@ impl Walk {
             return Ok(Value::Bool(b));
         }
         if let Some(n) = js.as_f64() {
-            return if n.is_finite() { Ok(Value::Number(n)) } else { Err("is not a finite number") };
+            return if n.is_finite() {
+                Ok(Value::Number(n))
+            } else {
+                Err("is not a finite number")
+            };
         }
         if let Some(s) = js.as_string() {
             return Ok(Value::String(s));
@@ -105,7 +116,11 @@ impl Walk {
             }
         }
         self.ancestors.push(js.clone());
-        let value = if is_array { self.array(js.unchecked_ref()) } else { self.object(js.unchecked_ref()) }?;
+        let value = if is_array {
+            self.array(js.unchecked_ref())
+        } else {
+            self.object(js.unchecked_ref())
+        }?;
         self.ancestors.pop();
         Ok(value)
     }

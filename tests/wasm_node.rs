@@ -6,5 +6,7 @@ mod conformance;
 use annals::core::{MemoryBackend, Store, StoreConfig};
 
 conformance::suite!(|_name: &'static str| async {
-    Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open")
+    Store::open(MemoryBackend::new(), StoreConfig::default())
+        .await
+        .expect("open")
 });

@@ -1,7 +1,11 @@
 //! Appends: turning input into a request, and the pure decision a backend applies inside its
 //! transaction.
 
-use alloc::{format, string::{String, ToString}, vec::Vec};
+use alloc::{
+    format,
+    string::{String, ToString},
+    vec::Vec,
+};
 
 use super::error::Error;
 use super::event::{validate_name, AppendResult, EventInput, RecordedEvent};
@@ -54,13 +58,18 @@ impl AppendRequest {
         for (i, event) in events.into_iter().enumerate() {
             let field = |name: &str| format!("events[{i}].{name}");
             validate_name(&field("type"), &event.event_type)?;
-            event.data.check_json().map_err(|at| Error::invalid(field("data"), at))?;
+            event
+                .data
+                .check_json()
+                .map_err(|at| Error::invalid(field("data"), at))?;
             let metadata = match event.metadata {
                 None => Value::Object(Vec::new()),
                 Some(m @ Value::Object(_)) => m,
                 Some(_) => return Err(Error::invalid(field("metadata"), "must be an object")),
             };
-            metadata.check_json().map_err(|at| Error::invalid(field("metadata"), at))?;
+            metadata
+                .check_json()
+                .map_err(|at| Error::invalid(field("metadata"), at))?;
             let id = match event.id {
                 None => new_id(),
                 Some(text) => parse_event_id(&text).ok_or_else(|| {
@@ -77,9 +86,19 @@ impl AppendRequest {
                     format!("is {size} bytes, more than maxEventBytes ({max_event_bytes})"),
                 ));
             }
-            proposed.push(ProposedEvent { id, event_type: event.event_type, data: event.data, metadata });
+            proposed.push(ProposedEvent {
+                id,
+                event_type: event.event_type,
+                data: event.data,
+                metadata,
+            });
         }
-        Ok(AppendRequest { stream: String::from(stream), events: proposed, expected, recorded_at })
+        Ok(AppendRequest {
+            stream: String::from(stream),
+            events: proposed,
+            expected,
+            recorded_at,
+        })
     }
 }
 
@@ -115,15 +134,20 @@ pub fn decide_append(
 ) -> Result<AppendDecision, Error> {
     debug_assert_eq!(existing.len(), request.events.len());
     if let Some(first) = existing.iter().flatten().next() {
-        let retry = existing.iter().zip(&request.events).enumerate().all(|(i, (found, proposed))| {
-            found.as_ref().is_some_and(|found| {
-                found.stream == request.stream
-                    && found.version == first.version + i as u64
-                    && found.event_type == proposed.event_type
-                    && found.data == proposed.data
-                    && found.metadata == proposed.metadata
-            })
-        });
+        let retry =
+            existing
+                .iter()
+                .zip(&request.events)
+                .enumerate()
+                .all(|(i, (found, proposed))| {
+                    found.as_ref().is_some_and(|found| {
+                        found.stream == request.stream
+                            && found.version == first.version + i as u64
+                            && found.event_type == proposed.event_type
+                            && found.data == proposed.data
+                            && found.metadata == proposed.metadata
+                    })
+                });
         if !retry {
             let id = existing
                 .iter()
@@ -170,7 +194,12 @@ mod tests {
     }
 
     fn recorded(req: &AppendRequest, version: u64, position: u64) -> Vec<Option<RecordedEvent>> {
-        match decide_append(req, version - 1, &vec![None; req.events.len()], position - 1) {
+        match decide_append(
+            req,
+            version - 1,
+            &vec![None; req.events.len()],
+            position - 1,
+        ) {
             Ok(AppendDecision::Write(events)) => events.into_iter().map(Some).collect(),
             other => panic!("expected a write, got {other:?}"),
         }
@@ -190,15 +219,26 @@ mod tests {
         // The stream moved on to version 9 since: the retry still succeeds, as before.
         assert_eq!(
             decide_append(&req, 9, &existing, 20),
-            Ok(AppendDecision::AlreadyAppended(AppendResult { next_expected_version: 2, position: 6 }))
+            Ok(AppendDecision::AlreadyAppended(AppendResult {
+                next_expected_version: 2,
+                position: 6
+            }))
         );
     }
 
     #[test]
     fn a_known_id_with_other_content_is_a_duplicate() {
-        let first = request(vec![EventInput::new("a", Value::Null).with_id(ID1)], ExpectedVersion::Any).unwrap();
+        let first = request(
+            vec![EventInput::new("a", Value::Null).with_id(ID1)],
+            ExpectedVersion::Any,
+        )
+        .unwrap();
         let existing = recorded(&first, 1, 1);
-        let other = request(vec![EventInput::new("a", Value::Bool(true)).with_id(ID1)], ExpectedVersion::Any).unwrap();
+        let other = request(
+            vec![EventInput::new("a", Value::Bool(true)).with_id(ID1)],
+            ExpectedVersion::Any,
+        )
+        .unwrap();
         assert_eq!(
             decide_append(&other, 1, &existing, 1),
             Err(Error::DuplicateEventId { id: ID1.into() })
@@ -207,7 +247,11 @@ mod tests {
 
     #[test]
     fn a_partial_overlap_is_a_duplicate_naming_the_known_id() {
-        let first = request(vec![EventInput::new("a", Value::Null).with_id(ID2)], ExpectedVersion::Any).unwrap();
+        let first = request(
+            vec![EventInput::new("a", Value::Null).with_id(ID2)],
+            ExpectedVersion::Any,
+        )
+        .unwrap();
         let existing = recorded(&first, 1, 1);
         let both = request(
             vec![
@@ -226,11 +270,19 @@ mod tests {
     #[test]
     fn new_events_get_the_next_versions_and_positions() {
         let req = request(
-            vec![EventInput::new("a", Value::Null), EventInput::new("b", Value::Null)],
+            vec![
+                EventInput::new("a", Value::Null),
+                EventInput::new("b", Value::Null),
+            ],
             ExpectedVersion::Exact(3),
         );
         // Both ids come from `Uuid::nil`: the request itself is refused.
-        assert_eq!(req, Err(Error::DuplicateEventId { id: Uuid::nil().to_string() }));
+        assert_eq!(
+            req,
+            Err(Error::DuplicateEventId {
+                id: Uuid::nil().to_string()
+            })
+        );
         let req = request(
             vec![
                 EventInput::new("a", Value::Null).with_id(ID1),
@@ -240,7 +292,11 @@ mod tests {
         )
         .unwrap();
         let events = recorded(&req, 4, 11);
-        let places: Vec<_> = events.iter().flatten().map(|e| (e.version, e.position)).collect();
+        let places: Vec<_> = events
+            .iter()
+            .flatten()
+            .map(|e| (e.version, e.position))
+            .collect();
         assert_eq!(places, vec![(4, 11), (5, 12)]);
     }
 
@@ -249,10 +305,22 @@ mod tests {
         let cases: Vec<(Vec<EventInput>, &str)> = vec![
             (vec![], "events"),
             (vec![EventInput::new("", Value::Null)], "events[0].type"),
-            (vec![EventInput::new("t", Value::Null).with_id("nope")], "events[0].id"),
-            (vec![EventInput::new("t", Value::Null).with_metadata(Value::Null)], "events[0].metadata"),
-            (vec![EventInput::new("t", Value::from(f64::INFINITY))], "events[0].data"),
-            (vec![EventInput::new("t", Value::from("x".repeat(2000)))], "events[0]"),
+            (
+                vec![EventInput::new("t", Value::Null).with_id("nope")],
+                "events[0].id",
+            ),
+            (
+                vec![EventInput::new("t", Value::Null).with_metadata(Value::Null)],
+                "events[0].metadata",
+            ),
+            (
+                vec![EventInput::new("t", Value::from(f64::INFINITY))],
+                "events[0].data",
+            ),
+            (
+                vec![EventInput::new("t", Value::from("x".repeat(2000)))],
+                "events[0]",
+            ),
         ];
         for (events, expected_field) in cases {
             match request(events, ExpectedVersion::Any) {

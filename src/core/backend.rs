@@ -32,7 +32,10 @@ pub struct PositionRange {
 impl PositionRange {
     /// Every position above `after`.
     pub fn after(after: u64) -> Self {
-        PositionRange { after, before: u64::MAX }
+        PositionRange {
+            after,
+            before: u64::MAX,
+        }
     }
 }
 
@@ -121,7 +124,10 @@ pub trait Backend {
 }
 
 /// The check [`Backend::save_snapshot`] applies, shared by every backend.
-pub(crate) fn check_snapshot_version(snapshot: &Snapshot, stream_version: u64) -> Result<(), Error> {
+pub(crate) fn check_snapshot_version(
+    snapshot: &Snapshot,
+    stream_version: u64,
+) -> Result<(), Error> {
     if snapshot.version > stream_version {
         return Err(Error::invalid(
             "snapshot.version",

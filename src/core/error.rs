@@ -1,8 +1,8 @@
 //! The errors every operation of the store can end in. Each maps to one `Error` subclass in
 //! JavaScript, named after the variant.
 
-use alloc::string::String;
 use ::core::fmt;
+use alloc::string::String;
 
 use super::version::ExpectedVersion;
 
@@ -40,7 +40,10 @@ pub enum Error {
 impl Error {
     /// An [`Error::InvalidArgument`] for `field`.
     pub fn invalid(field: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::InvalidArgument { field: field.into(), reason: reason.into() }
+        Error::InvalidArgument {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// The stable name of this error: the name of its JavaScript class.
@@ -49,9 +52,10 @@ impl Error {
             Error::WrongExpectedVersion { .. } => "WrongExpectedVersionError",
             Error::DuplicateEventId { .. } => "DuplicateEventIdError",
             Error::InvalidArgument { .. } => "InvalidArgumentError",
-            Error::Storage(StorageError { kind: StorageErrorKind::QuotaExceeded, .. }) => {
-                "QuotaExceededError"
-            }
+            Error::Storage(StorageError {
+                kind: StorageErrorKind::QuotaExceeded,
+                ..
+            }) => "QuotaExceededError",
             Error::Storage(_) => "StorageError",
             Error::StoreClosed => "StoreClosedError",
         }
@@ -61,7 +65,11 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::WrongExpectedVersion { stream, expected, actual } => write!(
+            Error::WrongExpectedVersion {
+                stream,
+                expected,
+                actual,
+            } => write!(
                 f,
                 "stream '{stream}' was expected at version {expected}, but its version is {actual}"
             ),
@@ -106,7 +114,10 @@ pub struct StorageError {
 impl StorageError {
     /// A storage failure of kind [`StorageErrorKind::Other`].
     pub fn other(cause: impl Into<String>) -> Self {
-        StorageError { kind: StorageErrorKind::Other, cause: cause.into() }
+        StorageError {
+            kind: StorageErrorKind::Other,
+            cause: cause.into(),
+        }
     }
 }
 

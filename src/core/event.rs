@@ -25,7 +25,12 @@ pub struct EventInput {
 impl EventInput {
     /// An event of `event_type` carrying `data`, with no metadata and a generated id.
     pub fn new(event_type: impl Into<String>, data: Value) -> Self {
-        EventInput { event_type: event_type.into(), data, metadata: None, id: None }
+        EventInput {
+            event_type: event_type.into(),
+            data,
+            metadata: None,
+            id: None,
+        }
     }
 
     /// The same event with `id` as its idempotency key.

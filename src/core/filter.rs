@@ -16,7 +16,12 @@ pub struct Filter {
 impl Filter {
     /// Whether `event` passes.
     pub fn matches(&self, event: &RecordedEvent) -> bool {
-        self.types.as_ref().map_or(true, |types| types.iter().any(|t| *t == event.event_type))
-            && self.stream_prefix.as_ref().map_or(true, |p| event.stream.starts_with(p.as_str()))
+        self.types
+            .as_ref()
+            .map_or(true, |types| types.contains(&event.event_type))
+            && self
+                .stream_prefix
+                .as_ref()
+                .map_or(true, |p| event.stream.starts_with(p.as_str()))
     }
 }

@@ -1,8 +1,8 @@
 //! The memory backend: every target, no persistence. Each call runs without yielding, so
 //! each is atomic by construction.
 
-use alloc::{collections::BTreeMap, string::String, vec::Vec};
 use ::core::cell::RefCell;
+use alloc::{collections::BTreeMap, string::String, vec::Vec};
 
 use super::append::{decide_append, AppendDecision, AppendRequest};
 use super::backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
@@ -76,7 +76,10 @@ impl Backend for MemoryBackend {
                             state.events.push(event);
                         }
                         let (next_expected_version, position) = last.unwrap_or((version, head));
-                        Ok(AppendResult { next_expected_version, position })
+                        Ok(AppendResult {
+                            next_expected_version,
+                            position,
+                        })
                     }
                 }
             })
@@ -96,13 +99,18 @@ impl Backend for MemoryBackend {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, StorageError> {
         let state = self.state.borrow();
-        let Some(positions) = state.streams.get(stream) else { return Ok(Vec::new()) };
+        let Some(positions) = state.streams.get(stream) else {
+            return Ok(Vec::new());
+        };
         let len = positions.len() as u64;
         let versions: Vec<u64> = match direction {
             Direction::Forward => (from.max(1)..=len).take(limit).collect(),
             Direction::Backward => (1..=from.min(len)).rev().take(limit).collect(),
         };
-        Ok(versions.into_iter().map(|v| state.event(positions[(v - 1) as usize]).clone()).collect())
+        Ok(versions
+            .into_iter()
+            .map(|v| state.event(positions[(v - 1) as usize]).clone())
+            .collect())
     }
 
     async fn read_all(
@@ -114,7 +122,10 @@ impl Backend for MemoryBackend {
     ) -> Result<Page, StorageError> {
         let state = self.state.borrow();
         let first = range.after.saturating_add(1);
-        let last = range.before.saturating_sub(1).min(state.events.len() as u64);
+        let last = range
+            .before
+            .saturating_sub(1)
+            .min(state.events.len() as u64);
         let mut page = Page::default();
         if first > last {
             page.exhausted = true;
@@ -140,7 +151,10 @@ impl Backend for MemoryBackend {
     }
 
     async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StorageError> {
-        self.state.borrow_mut().checkpoints.insert(name.into(), position);
+        self.state
+            .borrow_mut()
+            .checkpoints
+            .insert(name.into(), position);
         Ok(())
     }
 

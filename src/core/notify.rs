@@ -1,10 +1,10 @@
 //! Fan-out of commits to waiting subscriptions, within one JavaScript context (or thread).
 
-use alloc::{rc::Rc, vec::Vec};
 use ::core::cell::RefCell;
 use ::core::future::Future;
 use ::core::pin::Pin;
 use ::core::task::{Context, Poll, Waker};
+use alloc::{rc::Rc, vec::Vec};
 
 /// The last committed position this context knows of, and who waits for it to move.
 /// Clones share one state.
@@ -22,7 +22,10 @@ struct State {
 impl Notifier {
     /// A notifier that knows of commits up to `head`.
     pub fn new(head: u64) -> Self {
-        Notifier(Rc::new(RefCell::new(State { head, ..State::default() })))
+        Notifier(Rc::new(RefCell::new(State {
+            head,
+            ..State::default()
+        })))
     }
 
     /// The highest committed position reported so far.
@@ -58,7 +61,10 @@ impl Notifier {
 
     /// Completes once anything was reported after `seq` was taken.
     pub fn changed(&self, seq: u64) -> Changed {
-        Changed { notifier: self.clone(), seq }
+        Changed {
+            notifier: self.clone(),
+            seq,
+        }
     }
 }
 

@@ -61,7 +61,11 @@ pub struct StreamReader<B> {
 
 impl<B: Backend> StreamReader<B> {
     /// A reader of `stream`; nothing is read until [`StreamReader::next_page`].
-    pub fn new(store: Rc<Store<B>>, stream: &str, options: ReadStreamOptions) -> Result<Self, Error> {
+    pub fn new(
+        store: Rc<Store<B>>,
+        stream: &str,
+        options: ReadStreamOptions,
+    ) -> Result<Self, Error> {
         store.ensure_open()?;
         validate_name("stream", stream)?;
         let next = match options.direction {
@@ -86,8 +90,11 @@ impl<B: Backend> StreamReader<B> {
         }
         self.store.ensure_open()?;
         let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
-        let page =
-            self.store.backend.read_stream(&self.stream, self.next, self.direction, want).await?;
+        let page = self
+            .store
+            .backend
+            .read_stream(&self.stream, self.next, self.direction, want)
+            .await?;
         self.remaining -= page.len() as u64;
         match (page.last(), self.direction) {
             (Some(last), Direction::Forward) => self.next = last.version + 1,
@@ -131,8 +138,11 @@ impl<B: Backend> AllReader<B> {
         while !self.done {
             self.store.ensure_open()?;
             let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
-            let page =
-                self.store.backend.read_all(self.range, self.direction, want, &self.filter).await?;
+            let page = self
+                .store
+                .backend
+                .read_all(self.range, self.direction, want, &self.filter)
+                .await?;
             match (page.last_examined, self.direction) {
                 (Some(p), Direction::Forward) => self.range.after = p,
                 (Some(p), Direction::Backward) => self.range.before = p,

@@ -1,8 +1,8 @@
 //! The store: validation, appends through the backend's transaction, and the entry points
 //! of reads and subscriptions.
 
-use alloc::{rc::Rc, vec::Vec};
 use ::core::cell::Cell;
+use alloc::{rc::Rc, vec::Vec};
 
 use super::append::AppendRequest;
 use super::backend::{Backend, Snapshot};
@@ -33,7 +33,11 @@ pub struct StoreConfig {
 impl Default for StoreConfig {
     /// UUIDv7 ids (time-ordered, so they index well) and the system clock.
     fn default() -> Self {
-        StoreConfig { max_event_bytes: DEFAULT_MAX_EVENT_BYTES, new_id: Uuid::now_v7, now: wall_clock }
+        StoreConfig {
+            max_event_bytes: DEFAULT_MAX_EVENT_BYTES,
+            new_id: Uuid::now_v7,
+            now: wall_clock,
+        }
     }
 }
 
@@ -62,11 +66,19 @@ impl<B: Backend> Store<B> {
     /// Opens a store over `backend`.
     pub async fn open(backend: B, config: StoreConfig) -> Result<Rc<Self>, Error> {
         if config.max_event_bytes == 0 {
-            return Err(Error::invalid("maxEventBytes", "must be a positive integer"));
+            return Err(Error::invalid(
+                "maxEventBytes",
+                "must be a positive integer",
+            ));
         }
         let notifier = Notifier::new(backend.head().await?);
         backend.watch(&notifier);
-        Ok(Rc::new(Store { backend, notifier, config, closed: Cell::new(false) }))
+        Ok(Rc::new(Store {
+            backend,
+            notifier,
+            config,
+            closed: Cell::new(false),
+        }))
     }
 
     /// Appends `events` to `stream`, all or nothing, if the stream's version meets `expected`
@@ -92,7 +104,11 @@ impl<B: Backend> Store<B> {
             .append(core::slice::from_ref(&request))
             .await?
             .pop()
-            .ok_or_else(|| Error::Storage(super::StorageError::other("the backend reported no outcome")))??;
+            .ok_or_else(|| {
+                Error::Storage(super::StorageError::other(
+                    "the backend reported no outcome",
+                ))
+            })??;
         self.notifier.advance(outcome.position);
         Ok(outcome)
     }
@@ -134,7 +150,10 @@ impl<B: Backend> Store<B> {
     pub async fn save_snapshot(&self, stream: &str, snapshot: Snapshot) -> Result<(), Error> {
         self.ensure_open()?;
         validate_name("stream", stream)?;
-        snapshot.state.check_json().map_err(|at| Error::invalid("snapshot.state", at))?;
+        snapshot
+            .state
+            .check_json()
+            .map_err(|at| Error::invalid("snapshot.state", at))?;
         self.backend.save_snapshot(stream, &snapshot).await
     }
 

@@ -1,8 +1,8 @@
 //! Subscriptions: catch up from storage, then follow commits live, in position order, with
 //! no gap and no duplicate at the hand-over, optionally resuming from a durable checkpoint.
 
-use alloc::{collections::VecDeque, rc::Rc, string::String};
 use ::core::cell::{Cell, RefCell};
+use alloc::{collections::VecDeque, rc::Rc, string::String};
 
 use super::backend::{Backend, Direction, PositionRange};
 use super::error::Error;
@@ -33,7 +33,11 @@ pub struct SubscribeOptions {
 
 impl Default for SubscribeOptions {
     fn default() -> Self {
-        SubscribeOptions { start: Start::After(0), checkpoint: None, filter: Filter::default() }
+        SubscribeOptions {
+            start: Start::After(0),
+            checkpoint: None,
+            filter: Filter::default(),
+        }
     }
 }
 
@@ -50,7 +54,9 @@ pub struct Subscription<B> {
 
 impl<B> Clone for Subscription<B> {
     fn clone(&self) -> Self {
-        Subscription { inner: self.inner.clone() }
+        Subscription {
+            inner: self.inner.clone(),
+        }
     }
 }
 
@@ -116,7 +122,10 @@ impl<B: Backend> Subscription<B> {
     pub async fn next(&self) -> Result<Option<RecordedEvent>, Error> {
         let inner = &*self.inner;
         if inner.busy.replace(true) {
-            return Err(Error::invalid("next", "called again before the previous call settled"));
+            return Err(Error::invalid(
+                "next",
+                "called again before the previous call settled",
+            ));
         }
         let result = self.next_inner().await;
         inner.busy.set(false);

@@ -1,7 +1,7 @@
 //! JSON-compatible values: what event data, metadata and snapshot state are made of.
 
-use alloc::{string::String, vec::Vec};
 use ::core::fmt::{self, Write};
+use alloc::{string::String, vec::Vec};
 
 /// How deeply arrays and objects may nest. Deeper input (or a cycle) is rejected, never
 /// followed: walking it would exhaust the stack.
@@ -88,7 +88,9 @@ impl Value {
 
     fn check_at(&self, depth: usize, path: &mut String) -> Result<(), String> {
         if depth > MAX_DEPTH {
-            return Err(alloc::format!("{path}: nested deeper than {MAX_DEPTH} levels"));
+            return Err(alloc::format!(
+                "{path}: nested deeper than {MAX_DEPTH} levels"
+            ));
         }
         match self {
             Value::Number(n) if !n.is_finite() => {
@@ -178,17 +180,29 @@ mod tests {
     fn json_len_matches_the_json_text() {
         let v = Value::object([
             ("a", Value::from(1i64)),
-            ("b", Value::from(vec![Value::Null, Value::Bool(false), Value::from("x\"y")])),
+            (
+                "b",
+                Value::from(vec![Value::Null, Value::Bool(false), Value::from("x\"y")]),
+            ),
             ("é", Value::from(1.5)),
         ]);
         // {"a":1,"b":[null,false,"x\"y"],"é":1.5}
-        assert_eq!(v.json_len(), r#"{"a":1,"b":[null,false,"x\"y"],"é":1.5}"#.len());
+        assert_eq!(
+            v.json_len(),
+            r#"{"a":1,"b":[null,false,"x\"y"],"é":1.5}"#.len()
+        );
     }
 
     #[test]
     fn check_json_names_the_path_of_a_non_finite_number() {
-        let v = Value::object([("a", Value::from(vec![Value::from(1.0), Value::from(f64::NAN)]))]);
-        assert_eq!(v.check_json().unwrap_err(), ".a[1]: NaN is not a finite number");
+        let v = Value::object([(
+            "a",
+            Value::from(vec![Value::from(1.0), Value::from(f64::NAN)]),
+        )]);
+        assert_eq!(
+            v.check_json().unwrap_err(),
+            ".a[1]: NaN is not a finite number"
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Expected versions and the pure check that decides them.
 
-use alloc::string::String;
 use ::core::fmt;
+use alloc::string::String;
 
 use super::error::Error;
 
@@ -45,7 +45,11 @@ pub fn check_expected_version(
     if ok {
         Ok(())
     } else {
-        Err(Error::WrongExpectedVersion { stream: String::from(stream), expected, actual })
+        Err(Error::WrongExpectedVersion {
+            stream: String::from(stream),
+            expected,
+            actual,
+        })
     }
 }
 
@@ -75,7 +79,11 @@ mod tests {
             if let Err(e) = result {
                 assert_eq!(
                     e,
-                    Error::WrongExpectedVersion { stream: "s".into(), expected, actual }
+                    Error::WrongExpectedVersion {
+                        stream: "s".into(),
+                        expected,
+                        actual
+                    }
                 );
             }
         }

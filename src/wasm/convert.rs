@@ -17,7 +17,8 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A string argument.
 pub fn string(js: &JsValue, field: &str) -> Result<String, Error> {
-    js.as_string().ok_or_else(|| Error::invalid(field, "must be a string"))
+    js.as_string()
+        .ok_or_else(|| Error::invalid(field, "must be a string"))
 }
 
 /// An optional string option.
@@ -80,7 +81,10 @@ pub fn direction(options: &JsValue) -> Result<Direction, Error> {
     match opt_string(options, "direction")?.as_deref() {
         None | Some("forward") => Ok(Direction::Forward),
         Some("backward") => Ok(Direction::Backward),
-        Some(_) => Err(Error::invalid("direction", "must be 'forward' or 'backward'")),
+        Some(_) => Err(Error::invalid(
+            "direction",
+            "must be 'forward' or 'backward'",
+        )),
     }
 }
 
@@ -100,7 +104,10 @@ pub fn filter(options: &JsValue) -> Result<Filter, Error> {
     } else {
         return Err(Error::invalid("types", "must be an array of event types"));
     };
-    Ok(Filter { types, stream_prefix: opt_string(options, "streamPrefix")? })
+    Ok(Filter {
+        types,
+        stream_prefix: opt_string(options, "streamPrefix")?,
+    })
 }
 
 /// `after` of a subscription: a position or `'end'`.
@@ -111,16 +118,20 @@ pub fn start(options: &JsValue) -> Result<Start, Error> {
     } else if js.as_string().as_deref() == Some("end") {
         Ok(Start::End)
     } else {
-        count(&js, "after").map(Start::After).map_err(|_| {
-            Error::invalid("after", "must be a non-negative integer or 'end'")
-        })
+        count(&js, "after")
+            .map(Start::After)
+            .map_err(|_| Error::invalid("after", "must be a non-negative integer or 'end'"))
     }
 }
 
 /// One event or an array of events.
 pub fn events(js: &JsValue) -> Result<Vec<EventInput>, Error> {
     if Array::is_array(js) {
-        Array::from(js).iter().enumerate().map(|(i, e)| event(&e, &format!("events[{i}]"))).collect()
+        Array::from(js)
+            .iter()
+            .enumerate()
+            .map(|(i, e)| event(&e, &format!("events[{i}]")))
+            .collect()
     } else {
         Ok(alloc::vec![event(js, "events[0]")?])
     }
@@ -128,7 +139,10 @@ pub fn events(js: &JsValue) -> Result<Vec<EventInput>, Error> {
 
 fn event(js: &JsValue, field: &str) -> Result<EventInput, Error> {
     if !js.is_object() || Array::is_array(js) || js.is_function() {
-        return Err(Error::invalid(field, "must be an event object { type, data, metadata?, id? }"));
+        return Err(Error::invalid(
+            field,
+            "must be an event object { type, data, metadata?, id? }",
+        ));
     }
     let event_type = string(&get(js, "type"), &format!("{field}.type"))?;
     let data = value_from_js(&get(js, "data"), &format!("{field}.data"))?;
@@ -139,14 +153,26 @@ fn event(js: &JsValue, field: &str) -> Result<EventInput, Error> {
         Some(value_from_js(&metadata, &format!("{field}.metadata"))?)
     };
     let id = get(js, "id");
-    let id = if id.is_undefined() { None } else { Some(string(&id, &format!("{field}.id"))?) };
-    Ok(EventInput { event_type, data, metadata, id })
+    let id = if id.is_undefined() {
+        None
+    } else {
+        Some(string(&id, &format!("{field}.id"))?)
+    };
+    Ok(EventInput {
+        event_type,
+        data,
+        metadata,
+        id,
+    })
 }
 
 /// A snapshot `{ version, state }`.
 pub fn snapshot(js: &JsValue) -> Result<Snapshot, Error> {
     if !js.is_object() {
-        return Err(Error::invalid("snapshot", "must be an object { version, state }"));
+        return Err(Error::invalid(
+            "snapshot",
+            "must be an object { version, state }",
+        ));
     }
     Ok(Snapshot {
         version: count(&get(js, "version"), "snapshot.version")?,
@@ -157,7 +183,11 @@ pub fn snapshot(js: &JsValue) -> Result<Snapshot, Error> {
 /// `{ version, state }`.
 pub fn snapshot_to_js(snapshot: &Snapshot) -> JsValue {
     let object = Object::new();
-    set(&object, "version", &JsValue::from_f64(snapshot.version as f64));
+    set(
+        &object,
+        "version",
+        &JsValue::from_f64(snapshot.version as f64),
+    );
     set(&object, "state", &value_to_js(&snapshot.state));
     object.into()
 }
@@ -165,8 +195,16 @@ pub fn snapshot_to_js(snapshot: &Snapshot) -> JsValue {
 /// `{ nextExpectedVersion, position }`.
 pub fn append_result_to_js(result: &AppendResult) -> JsValue {
     let object = Object::new();
-    set(&object, "nextExpectedVersion", &JsValue::from_f64(result.next_expected_version as f64));
-    set(&object, "position", &JsValue::from_f64(result.position as f64));
+    set(
+        &object,
+        "nextExpectedVersion",
+        &JsValue::from_f64(result.next_expected_version as f64),
+    );
+    set(
+        &object,
+        "position",
+        &JsValue::from_f64(result.position as f64),
+    );
     object.into()
 }
 
@@ -177,10 +215,18 @@ pub fn event_to_js(event: &RecordedEvent) -> JsValue {
     set(&object, "stream", &JsValue::from_str(&event.stream));
     set(&object, "type", &JsValue::from_str(&event.event_type));
     set(&object, "version", &JsValue::from_f64(event.version as f64));
-    set(&object, "position", &JsValue::from_f64(event.position as f64));
+    set(
+        &object,
+        "position",
+        &JsValue::from_f64(event.position as f64),
+    );
     set(&object, "data", &value_to_js(&event.data));
     set(&object, "metadata", &value_to_js(&event.metadata));
-    set(&object, "recordedAt", &js_sys::Date::new(&JsValue::from_f64(event.recorded_at)));
+    set(
+        &object,
+        "recordedAt",
+        &js_sys::Date::new(&JsValue::from_f64(event.recorded_at)),
+    );
     object.into()
 }
 
@@ -196,7 +242,11 @@ pub fn error_to_js(error: Error) -> JsValue {
     js.set_name(error.name());
     let object: &Object = js.as_ref();
     match &error {
-        Error::WrongExpectedVersion { stream, expected, actual } => {
+        Error::WrongExpectedVersion {
+            stream,
+            expected,
+            actual,
+        } => {
             set(object, "stream", &JsValue::from_str(stream));
             let expected = match expected {
                 ExpectedVersion::Exact(n) => JsValue::from_f64(*n as f64),

@@ -42,15 +42,26 @@ async fn open(options: JsValue) -> Result<WasmStore, Error> {
     }
     let has_indexed_db = !get(&js_sys::global(), "indexedDB").is_undefined();
     let backend = match convert::opt_string(&options, "storage")?.as_deref() {
-        None | Some("auto") if has_indexed_db => AnyBackend::IndexedDb(IdbBackend::open(&name).await?),
+        None | Some("auto") if has_indexed_db => {
+            AnyBackend::IndexedDb(IdbBackend::open(&name).await?)
+        }
         None | Some("auto") | Some("memory") => AnyBackend::Memory(MemoryBackend::new()),
-        Some("indexeddb") if has_indexed_db => AnyBackend::IndexedDb(IdbBackend::open(&name).await?),
+        Some("indexeddb") if has_indexed_db => {
+            AnyBackend::IndexedDb(IdbBackend::open(&name).await?)
+        }
         Some("indexeddb") => {
             return Err(StorageError::other("IndexedDB is not available in this context").into())
         }
-        Some(_) => return Err(Error::invalid("storage", "must be 'auto', 'indexeddb' or 'memory'")),
+        Some(_) => {
+            return Err(Error::invalid(
+                "storage",
+                "must be 'auto', 'indexeddb' or 'memory'",
+            ))
+        }
     };
-    Ok(WasmStore { store: Store::open(backend, config).await? })
+    Ok(WasmStore {
+        store: Store::open(backend, config).await?,
+    })
 }
 
 /// An open store.
@@ -70,15 +81,23 @@ impl WasmStore {
             let expected = convert::expected_version(&convert::options(&options)?)?;
             store.append(&stream, events, expected).await
         };
-        call.await.map(|r| convert::append_result_to_js(&r)).map_err(js_err)
+        call.await
+            .map(|r| convert::append_result_to_js(&r))
+            .map_err(js_err)
     }
 
     /// The stream's last version, 0 if none.
     #[wasm_bindgen(js_name = streamVersion)]
     pub async fn stream_version(&self, stream: JsValue) -> JsResult {
         let store = self.store.clone();
-        let call = async { store.stream_version(&convert::string(&stream, "stream")?).await };
-        call.await.map(|v| JsValue::from_f64(v as f64)).map_err(js_err)
+        let call = async {
+            store
+                .stream_version(&convert::string(&stream, "stream")?)
+                .await
+        };
+        call.await
+            .map(|v| JsValue::from_f64(v as f64))
+            .map_err(js_err)
     }
 
     /// A paged read of one stream: `{ fromVersion, direction, limit }`.
@@ -124,7 +143,9 @@ impl WasmStore {
             };
             Subscription::new(self.store.clone(), options)
         };
-        make().map(|subscription| WasmSubscription { subscription }).map_err(js_err)
+        make()
+            .map(|subscription| WasmSubscription { subscription })
+            .map_err(js_err)
     }
 
     /// The position saved under checkpoint `name`, or `undefined`.
@@ -145,7 +166,9 @@ impl WasmStore {
         let store = self.store.clone();
         let call = async {
             let name = convert::string(&name, "name")?;
-            store.set_checkpoint(&name, convert::count(&position, "position")?).await
+            store
+                .set_checkpoint(&name, convert::count(&position, "position")?)
+                .await
         };
         call.await.map_err(js_err)
     }
@@ -156,7 +179,9 @@ impl WasmStore {
         let store = self.store.clone();
         let call = async {
             let stream = convert::string(&stream, "stream")?;
-            store.save_snapshot(&stream, convert::snapshot(&snapshot)?).await
+            store
+                .save_snapshot(&stream, convert::snapshot(&snapshot)?)
+                .await
         };
         call.await.map_err(js_err)
     }
@@ -165,7 +190,11 @@ impl WasmStore {
     #[wasm_bindgen(js_name = snapshotLoad)]
     pub async fn snapshot_load(&self, stream: JsValue) -> JsResult {
         let store = self.store.clone();
-        let call = async { store.load_snapshot(&convert::string(&stream, "stream")?).await };
+        let call = async {
+            store
+                .load_snapshot(&convert::string(&stream, "stream")?)
+                .await
+        };
         match call.await {
             Ok(Some(s)) => Ok(convert::snapshot_to_js(&s)),
             Ok(None) => Ok(JsValue::UNDEFINED),
@@ -193,7 +222,9 @@ pub struct WasmReader {
 
 impl WasmReader {
     fn new(reader: Reader) -> Self {
-        WasmReader { reader: Rc::new(RefCell::new(Some(reader))) }
+        WasmReader {
+            reader: Rc::new(RefCell::new(Some(reader))),
+        }
     }
 }
 
@@ -214,7 +245,8 @@ impl WasmReader {
             Reader::All(r) => r.next_page().await,
         };
         *slot.borrow_mut() = Some(reader);
-        page.map(|events| convert::events_to_js(&events)).map_err(js_err)
+        page.map(|events| convert::events_to_js(&events))
+            .map_err(js_err)
     }
 }
 

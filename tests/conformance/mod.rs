@@ -59,7 +59,10 @@ pub fn event(event_type: &str, n: i64) -> EventInput {
 
 pub async fn append<B: Backend>(store: &Store<B>, stream: &str, n: usize) -> AppendResult {
     let events = (0..n).map(|i| event("Counted", i as i64)).collect();
-    store.append(stream, events, ExpectedVersion::Any).await.expect("append")
+    store
+        .append(stream, events, ExpectedVersion::Any)
+        .await
+        .expect("append")
 }
 
 pub async fn read_stream<B: Backend>(
@@ -74,12 +77,18 @@ pub async fn read_stream<B: Backend>(
         if page.is_empty() {
             return all;
         }
-        assert!(page.len() <= PAGE_SIZE, "a page holds at most PAGE_SIZE events");
+        assert!(
+            page.len() <= PAGE_SIZE,
+            "a page holds at most PAGE_SIZE events"
+        );
         all.extend(page);
     }
 }
 
-pub async fn read_all<B: Backend>(store: &Rc<Store<B>>, options: ReadAllOptions) -> Vec<RecordedEvent> {
+pub async fn read_all<B: Backend>(
+    store: &Rc<Store<B>>,
+    options: ReadAllOptions,
+) -> Vec<RecordedEvent> {
     let mut reader = AllReader::new(store.clone(), options).expect("reader");
     let mut all = Vec::new();
     loop {
@@ -131,55 +140,132 @@ pub fn yield_now() -> impl Future<Output = ()> {
 pub async fn expected_version_modes<B: Backend>(store: Rc<Store<B>>) {
     use ExpectedVersion::*;
     let s = "Order-1";
-    let wrong = |expected, actual| Err(Error::WrongExpectedVersion { stream: s.into(), expected, actual });
+    let wrong = |expected, actual| {
+        Err(Error::WrongExpectedVersion {
+            stream: s.into(),
+            expected,
+            actual,
+        })
+    };
     let one = || vec![event("Placed", 1)];
 
-    assert_eq!(store.append(s, one(), StreamExists).await, wrong(StreamExists, 0));
+    assert_eq!(
+        store.append(s, one(), StreamExists).await,
+        wrong(StreamExists, 0)
+    );
     assert_eq!(store.append(s, one(), Exact(1)).await, wrong(Exact(1), 0));
-    assert_eq!(store.append(s, one(), Exact(0)).await.map(|r| r.next_expected_version), Ok(1));
+    assert_eq!(
+        store
+            .append(s, one(), Exact(0))
+            .await
+            .map(|r| r.next_expected_version),
+        Ok(1)
+    );
     assert_eq!(store.append(s, one(), NoStream).await, wrong(NoStream, 1));
     assert_eq!(store.append(s, one(), Exact(0)).await, wrong(Exact(0), 1));
     assert_eq!(store.append(s, one(), Exact(2)).await, wrong(Exact(2), 1));
-    assert_eq!(store.append(s, one(), StreamExists).await.map(|r| r.next_expected_version), Ok(2));
-    assert_eq!(store.append(s, one(), Exact(2)).await.map(|r| r.next_expected_version), Ok(3));
-    assert_eq!(store.append(s, one(), Any).await.map(|r| r.next_expected_version), Ok(4));
-    assert_eq!(store.append("Order-2", one(), NoStream).await.map(|r| r.next_expected_version), Ok(1));
+    assert_eq!(
+        store
+            .append(s, one(), StreamExists)
+            .await
+            .map(|r| r.next_expected_version),
+        Ok(2)
+    );
+    assert_eq!(
+        store
+            .append(s, one(), Exact(2))
+            .await
+            .map(|r| r.next_expected_version),
+        Ok(3)
+    );
+    assert_eq!(
+        store
+            .append(s, one(), Any)
+            .await
+            .map(|r| r.next_expected_version),
+        Ok(4)
+    );
+    assert_eq!(
+        store
+            .append("Order-2", one(), NoStream)
+            .await
+            .map(|r| r.next_expected_version),
+        Ok(1)
+    );
     // Every refused append wrote nothing: 4 + 1 events, positions 1..5.
     assert_eq!(store.stream_version(s).await, Ok(4));
-    assert_eq!(positions(&read_all(&store, ReadAllOptions::default()).await), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        positions(&read_all(&store, ReadAllOptions::default()).await),
+        vec![1, 2, 3, 4, 5]
+    );
 }
 
 pub async fn append_is_all_or_nothing<B: Backend>(store: Rc<Store<B>>) {
     let r = append(&store, "a", 3).await;
-    assert_eq!(r, AppendResult { next_expected_version: 3, position: 3 });
+    assert_eq!(
+        r,
+        AppendResult {
+            next_expected_version: 3,
+            position: 3
+        }
+    );
     let r = append(&store, "b", 2).await;
-    assert_eq!(r, AppendResult { next_expected_version: 2, position: 5 });
+    assert_eq!(
+        r,
+        AppendResult {
+            next_expected_version: 2,
+            position: 5
+        }
+    );
     let r = append(&store, "a", 2).await;
-    assert_eq!(r, AppendResult { next_expected_version: 5, position: 7 });
+    assert_eq!(
+        r,
+        AppendResult {
+            next_expected_version: 5,
+            position: 7
+        }
+    );
     let a = read_stream(&store, "a", ReadStreamOptions::default()).await;
     assert_eq!(versions(&a), vec![1, 2, 3, 4, 5]);
     assert_eq!(positions(&a), vec![1, 2, 3, 6, 7]);
     // One bad event refuses the whole call.
     let bad = vec![event("Ok", 1), EventInput::new("", Value::Null)];
     let before = contents(&store).await;
-    assert!(matches!(store.append("a", bad, ExpectedVersion::Any).await, Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        store.append("a", bad, ExpectedVersion::Any).await,
+        Err(Error::InvalidArgument { .. })
+    ));
     assert_eq!(contents(&store).await, before);
     let e = &a[0];
     assert_eq!((e.stream.as_str(), e.event_type.as_str()), ("a", "Counted"));
     assert_eq!(e.data, Value::object([("n", Value::from(0i64))]));
     assert_eq!(e.metadata, Value::Object(vec![]));
-    assert!(e.recorded_at > 1.6e12, "recorded_at is wall-clock milliseconds");
+    assert!(
+        e.recorded_at > 1.6e12,
+        "recorded_at is wall-clock milliseconds"
+    );
 }
 
 pub async fn idempotent_retry<B: Backend>(store: Rc<Store<B>>) {
     let batch = || {
         vec![
-            event("A", 1).with_id(id(1)).with_metadata(Value::object([("by", Value::from("me"))])),
+            event("A", 1)
+                .with_id(id(1))
+                .with_metadata(Value::object([("by", Value::from("me"))])),
             event("B", 2).with_id(id(2)),
         ]
     };
-    let first = store.append("s", batch(), ExpectedVersion::NoStream).await.unwrap();
-    assert_eq!(first, AppendResult { next_expected_version: 2, position: 2 });
+    let first = store
+        .append("s", batch(), ExpectedVersion::NoStream)
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        AppendResult {
+            next_expected_version: 2,
+            position: 2
+        }
+    );
     append(&store, "other", 1).await;
     append(&store, "s", 1).await;
     let before = contents(&store).await;
@@ -191,7 +277,10 @@ pub async fn idempotent_retry<B: Backend>(store: Rc<Store<B>>) {
     let upper = vec![event("B", 2).with_id(id(2).to_uppercase())];
     assert_eq!(
         store.append("s", upper, ExpectedVersion::Any).await,
-        Ok(AppendResult { next_expected_version: 2, position: 2 })
+        Ok(AppendResult {
+            next_expected_version: 2,
+            position: 2
+        })
     );
     let ids: Vec<String> = read_stream(&store, "s", ReadStreamOptions::default())
         .await
@@ -202,7 +291,12 @@ pub async fn idempotent_retry<B: Backend>(store: Rc<Store<B>>) {
 }
 
 pub async fn duplicate_event_ids<B: Backend>(store: Rc<Store<B>>) {
-    store.append("s", vec![event("A", 1).with_id(id(1)), event("A", 2).with_id(id(2))], ExpectedVersion::Any)
+    store
+        .append(
+            "s",
+            vec![event("A", 1).with_id(id(1)), event("A", 2).with_id(id(2))],
+            ExpectedVersion::Any,
+        )
         .await
         .unwrap();
     let before = contents(&store).await;
@@ -210,9 +304,21 @@ pub async fn duplicate_event_ids<B: Backend>(store: Rc<Store<B>>) {
     let cases: Vec<(&str, Vec<EventInput>, u32)> = vec![
         ("other-stream", vec![event("A", 1).with_id(id(1))], 1),
         ("s", vec![event("A", 99).with_id(id(1))], 1), // other content
-        ("s", vec![event("A", 2).with_id(id(2)), event("A", 1).with_id(id(1))], 2), // other order
-        ("s", vec![event("A", 3).with_id(id(3)), event("A", 1).with_id(id(1))], 1), // partly new
-        ("s", vec![event("A", 3).with_id(id(3)), event("A", 3).with_id(id(3))], 3), // twice in one call
+        (
+            "s",
+            vec![event("A", 2).with_id(id(2)), event("A", 1).with_id(id(1))],
+            2,
+        ), // other order
+        (
+            "s",
+            vec![event("A", 3).with_id(id(3)), event("A", 1).with_id(id(1))],
+            1,
+        ), // partly new
+        (
+            "s",
+            vec![event("A", 3).with_id(id(3)), event("A", 3).with_id(id(3))],
+            3,
+        ), // twice in one call
     ];
     for (stream, events, n) in cases {
         let outcome = store.append(stream, events, ExpectedVersion::Any).await;
@@ -221,15 +327,37 @@ pub async fn duplicate_event_ids<B: Backend>(store: Rc<Store<B>>) {
     // The contract's rule is "every event of the call stands in this stream, contiguously and
     // in order": a call holding only the second event of the first append meets it.
     assert_eq!(
-        store.append("s", vec![event("A", 2).with_id(id(2))], ExpectedVersion::NoStream).await,
-        Ok(AppendResult { next_expected_version: 2, position: 2 })
+        store
+            .append(
+                "s",
+                vec![event("A", 2).with_id(id(2))],
+                ExpectedVersion::NoStream
+            )
+            .await,
+        Ok(AppendResult {
+            next_expected_version: 2,
+            position: 2
+        })
     );
-    assert_eq!(contents(&store).await, before, "refused appends wrote nothing");
+    assert_eq!(
+        contents(&store).await,
+        before,
+        "refused appends wrote nothing"
+    );
 }
 
 pub async fn invalid_input_leaves_store_unchanged<B: Backend>(store: Rc<Store<B>>) {
     append(&store, "s", 2).await;
-    store.save_snapshot("s", Snapshot { version: 1, state: Value::Null }).await.unwrap();
+    store
+        .save_snapshot(
+            "s",
+            Snapshot {
+                version: 1,
+                state: Value::Null,
+            },
+        )
+        .await
+        .unwrap();
     let before = contents(&store).await;
     let long = "x".repeat(257);
     let max = 256;
@@ -239,12 +367,39 @@ pub async fn invalid_input_leaves_store_unchanged<B: Backend>(store: Rc<Store<B>
         (&long, vec![event("A", 1)], "stream"),
         ("bad\nname", vec![event("A", 1)], "stream"),
         ("s", vec![], "events"),
-        ("s", vec![EventInput::new("", Value::Null)], "events[0].type"),
-        ("s", vec![event("A", 1), EventInput::new("t".repeat(max + 1), Value::Null)], "events[1].type"),
-        ("s", vec![EventInput::new("A", Value::from(f64::NAN))], "events[0].data"),
-        ("s", vec![event("A", 1).with_metadata(Value::from(vec![]))], "events[0].metadata"),
-        ("s", vec![event("A", 1).with_id("not-a-uuid")], "events[0].id"),
-        ("s", vec![event("A", 1).with_id(format!("{{{}}}", id(1)))], "events[0].id"),
+        (
+            "s",
+            vec![EventInput::new("", Value::Null)],
+            "events[0].type",
+        ),
+        (
+            "s",
+            vec![
+                event("A", 1),
+                EventInput::new("t".repeat(max + 1), Value::Null),
+            ],
+            "events[1].type",
+        ),
+        (
+            "s",
+            vec![EventInput::new("A", Value::from(f64::NAN))],
+            "events[0].data",
+        ),
+        (
+            "s",
+            vec![event("A", 1).with_metadata(Value::from(vec![]))],
+            "events[0].metadata",
+        ),
+        (
+            "s",
+            vec![event("A", 1).with_id("not-a-uuid")],
+            "events[0].id",
+        ),
+        (
+            "s",
+            vec![event("A", 1).with_id(format!("{{{}}}", id(1)))],
+            "events[0].id",
+        ),
         ("s", vec![EventInput::new("A", big)], "events[0]"),
     ];
     for (stream, events, field) in cases {
@@ -253,63 +408,193 @@ pub async fn invalid_input_leaves_store_unchanged<B: Backend>(store: Rc<Store<B>
             other => panic!("expected InvalidArgument on {field}, got {other:?}"),
         }
     }
-    assert!(matches!(store.stream_version("").await, Err(Error::InvalidArgument { .. })));
-    assert!(matches!(store.set_checkpoint("", 1).await, Err(Error::InvalidArgument { .. })));
-    let ahead = store.save_snapshot("s", Snapshot { version: 3, state: Value::Bool(true) }).await;
-    assert!(matches!(ahead, Err(Error::InvalidArgument { ref field, .. }) if field == "snapshot.version"));
     assert!(matches!(
-        AllReader::new(store.clone(), ReadAllOptions { filter: Filter { types: Some(vec![]), stream_prefix: None }, ..Default::default() }),
+        store.stream_version("").await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    assert!(matches!(
+        store.set_checkpoint("", 1).await,
+        Err(Error::InvalidArgument { .. })
+    ));
+    let ahead = store
+        .save_snapshot(
+            "s",
+            Snapshot {
+                version: 3,
+                state: Value::Bool(true),
+            },
+        )
+        .await;
+    assert!(
+        matches!(ahead, Err(Error::InvalidArgument { ref field, .. }) if field == "snapshot.version")
+    );
+    assert!(matches!(
+        AllReader::new(
+            store.clone(),
+            ReadAllOptions {
+                filter: Filter {
+                    types: Some(vec![]),
+                    stream_prefix: None
+                },
+                ..Default::default()
+            }
+        ),
         Err(Error::InvalidArgument { .. })
     ));
     assert_eq!(contents(&store).await, before);
-    assert_eq!(store.load_snapshot("s").await, Ok(Some(Snapshot { version: 1, state: Value::Null })));
+    assert_eq!(
+        store.load_snapshot("s").await,
+        Ok(Some(Snapshot {
+            version: 1,
+            state: Value::Null
+        }))
+    );
     assert_eq!(store.checkpoint("c").await, Ok(None));
 }
 
 pub async fn paging_over_10k_events<B: Backend>(store: Rc<Store<B>>) {
     for batch in 0..100 {
-        let stream = if batch % 2 == 0 { "Order-1" } else { "Invoice-1" };
-        let events = (0..100).map(|i| event(if i % 10 == 0 { "Rare" } else { "Common" }, batch * 100 + i)).collect();
-        store.append(stream, events, ExpectedVersion::Any).await.unwrap();
+        let stream = if batch % 2 == 0 {
+            "Order-1"
+        } else {
+            "Invoice-1"
+        };
+        let events = (0..100)
+            .map(|i| event(if i % 10 == 0 { "Rare" } else { "Common" }, batch * 100 + i))
+            .collect();
+        store
+            .append(stream, events, ExpectedVersion::Any)
+            .await
+            .unwrap();
     }
     let all = read_all(&store, ReadAllOptions::default()).await;
     assert_eq!(positions(&all), (1..=10_000).collect::<Vec<_>>());
-    let back = read_all(&store, ReadAllOptions { direction: Direction::Backward, ..Default::default() }).await;
+    let back = read_all(
+        &store,
+        ReadAllOptions {
+            direction: Direction::Backward,
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(positions(&back), (1..=10_000).rev().collect::<Vec<_>>());
     let orders = read_stream(&store, "Order-1", ReadStreamOptions::default()).await;
     assert_eq!(versions(&orders), (1..=5_000).collect::<Vec<_>>());
     assert!(orders.windows(2).all(|w| w[0].position < w[1].position));
-    let orders_back = read_stream(&store, "Order-1", ReadStreamOptions { direction: Direction::Backward, ..Default::default() }).await;
-    assert_eq!(versions(&orders_back), (1..=5_000).rev().collect::<Vec<_>>());
-    let rare = read_all(&store, ReadAllOptions { filter: Filter { types: Some(vec!["Rare".into()]), stream_prefix: None }, ..Default::default() }).await;
+    let orders_back = read_stream(
+        &store,
+        "Order-1",
+        ReadStreamOptions {
+            direction: Direction::Backward,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(
+        versions(&orders_back),
+        (1..=5_000).rev().collect::<Vec<_>>()
+    );
+    let rare = read_all(
+        &store,
+        ReadAllOptions {
+            filter: Filter {
+                types: Some(vec!["Rare".into()]),
+                stream_prefix: None,
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(rare.len(), 1_000);
     assert!(rare.iter().all(|e| e.event_type == "Rare"));
-    let invoices = read_all(&store, ReadAllOptions { filter: Filter { types: None, stream_prefix: Some("Invoice-".into()) }, ..Default::default() }).await;
+    let invoices = read_all(
+        &store,
+        ReadAllOptions {
+            filter: Filter {
+                types: None,
+                stream_prefix: Some("Invoice-".into()),
+            },
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(invoices.len(), 5_000);
     assert!(invoices.iter().all(|e| e.stream == "Invoice-1"));
-    let tail = read_all(&store, ReadAllOptions { after: 9_990, ..Default::default() }).await;
+    let tail = read_all(
+        &store,
+        ReadAllOptions {
+            after: 9_990,
+            ..Default::default()
+        },
+    )
+    .await;
     assert_eq!(positions(&tail), (9_991..=10_000).collect::<Vec<_>>());
 }
 
 pub async fn read_options<B: Backend>(store: Rc<Store<B>>) {
     append(&store, "s", 10).await;
     append(&store, "t", 5).await;
-    let r = |from_version, direction, limit| ReadStreamOptions { from_version, direction, limit };
+    let r = |from_version, direction, limit| ReadStreamOptions {
+        from_version,
+        direction,
+        limit,
+    };
     use Direction::*;
-    assert_eq!(versions(&read_stream(&store, "s", r(Some(4), Forward, None)).await), (4..=10).collect::<Vec<_>>());
-    assert_eq!(versions(&read_stream(&store, "s", r(Some(4), Forward, Some(2))).await), vec![4, 5]);
-    assert_eq!(versions(&read_stream(&store, "s", r(Some(4), Backward, None)).await), vec![4, 3, 2, 1]);
-    assert_eq!(versions(&read_stream(&store, "s", r(None, Backward, Some(3))).await), vec![10, 9, 8]);
-    assert_eq!(versions(&read_stream(&store, "s", r(Some(99), Backward, Some(2))).await), vec![10, 9]);
-    assert_eq!(versions(&read_stream(&store, "s", r(Some(11), Forward, None)).await), Vec::<u64>::new());
-    assert_eq!(versions(&read_stream(&store, "s", r(None, Forward, Some(0))).await), Vec::<u64>::new());
-    assert_eq!(read_stream(&store, "nothing", r(None, Forward, None)).await, vec![]);
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(Some(4), Forward, None)).await),
+        (4..=10).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(Some(4), Forward, Some(2))).await),
+        vec![4, 5]
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(Some(4), Backward, None)).await),
+        vec![4, 3, 2, 1]
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(None, Backward, Some(3))).await),
+        vec![10, 9, 8]
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(Some(99), Backward, Some(2))).await),
+        vec![10, 9]
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(Some(11), Forward, None)).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        versions(&read_stream(&store, "s", r(None, Forward, Some(0))).await),
+        Vec::<u64>::new()
+    );
+    assert_eq!(
+        read_stream(&store, "nothing", r(None, Forward, None)).await,
+        vec![]
+    );
     assert_eq!(store.stream_version("nothing").await, Ok(0));
-    let a = |after, direction, limit| ReadAllOptions { after, direction, limit, filter: Filter::default() };
-    assert_eq!(positions(&read_all(&store, a(12, Forward, None)).await), vec![13, 14, 15]);
-    assert_eq!(positions(&read_all(&store, a(12, Backward, None)).await), vec![15, 14, 13]);
-    assert_eq!(positions(&read_all(&store, a(0, Backward, Some(2))).await), vec![15, 14]);
-    assert_eq!(positions(&read_all(&store, a(15, Forward, None)).await), Vec::<u64>::new());
+    let a = |after, direction, limit| ReadAllOptions {
+        after,
+        direction,
+        limit,
+        filter: Filter::default(),
+    };
+    assert_eq!(
+        positions(&read_all(&store, a(12, Forward, None)).await),
+        vec![13, 14, 15]
+    );
+    assert_eq!(
+        positions(&read_all(&store, a(12, Backward, None)).await),
+        vec![15, 14, 13]
+    );
+    assert_eq!(
+        positions(&read_all(&store, a(0, Backward, Some(2))).await),
+        vec![15, 14]
+    );
+    assert_eq!(
+        positions(&read_all(&store, a(15, Forward, None)).await),
+        Vec::<u64>::new()
+    );
 }
 
 pub async fn catch_up_then_live_with_racing_appends<B: Backend>(store: Rc<Store<B>>) {
@@ -330,7 +615,10 @@ pub async fn catch_up_then_live_with_racing_appends<B: Backend>(store: Rc<Store<
     let producer = async {
         for i in 0..DURING {
             let stream = if i % 3 == 0 { "Race-2" } else { "Race-1" };
-            store.append(stream, vec![event("Live", i as i64)], ExpectedVersion::Any).await.unwrap();
+            store
+                .append(stream, vec![event("Live", i as i64)], ExpectedVersion::Any)
+                .await
+                .unwrap();
             yield_now().await;
         }
     };
@@ -341,7 +629,14 @@ pub async fn catch_up_then_live_with_racing_appends<B: Backend>(store: Rc<Store<
 
 pub async fn subscribe_after_end<B: Backend>(store: Rc<Store<B>>) {
     append(&store, "s", 5).await;
-    let subscription = Subscription::new(store.clone(), SubscribeOptions { start: Start::End, ..Default::default() }).unwrap();
+    let subscription = Subscription::new(
+        store.clone(),
+        SubscribeOptions {
+            start: Start::End,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(subscription.position(), 5);
     append(&store, "s", 3).await;
     let mut got = Vec::new();
@@ -353,13 +648,29 @@ pub async fn subscribe_after_end<B: Backend>(store: Rc<Store<B>>) {
 
 pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
     let options = SubscribeOptions {
-        filter: Filter { types: Some(vec!["Paid".into()]), stream_prefix: Some("Order-".into()) },
+        filter: Filter {
+            types: Some(vec!["Paid".into()]),
+            stream_prefix: Some("Order-".into()),
+        },
         ..Default::default()
     };
     let subscription = Subscription::new(store.clone(), options).unwrap();
-    store.append("Order-1", vec![event("Placed", 1), event("Paid", 2)], ExpectedVersion::Any).await.unwrap();
-    store.append("Invoice-1", vec![event("Paid", 3)], ExpectedVersion::Any).await.unwrap();
-    store.append("Order-2", vec![event("Paid", 4)], ExpectedVersion::Any).await.unwrap();
+    store
+        .append(
+            "Order-1",
+            vec![event("Placed", 1), event("Paid", 2)],
+            ExpectedVersion::Any,
+        )
+        .await
+        .unwrap();
+    store
+        .append("Invoice-1", vec![event("Paid", 3)], ExpectedVersion::Any)
+        .await
+        .unwrap();
+    store
+        .append("Order-2", vec![event("Paid", 4)], ExpectedVersion::Any)
+        .await
+        .unwrap();
     let a = subscription.next().await.unwrap().unwrap();
     let b = subscription.next().await.unwrap().unwrap();
     assert_eq!((a.position, a.stream.as_str()), (2, "Order-1"));
@@ -368,14 +679,21 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
 
 pub async fn checkpoint_resume_is_at_least_once<B: Backend>(store: Rc<Store<B>>) {
     append(&store, "s", 10).await;
-    let options = || SubscribeOptions { checkpoint: Some("projector".into()), ..Default::default() };
+    let options = || SubscribeOptions {
+        checkpoint: Some("projector".into()),
+        ..Default::default()
+    };
     let first = Subscription::new(store.clone(), options()).unwrap();
     for expected in 1..=3 {
         assert_eq!(first.next().await.unwrap().unwrap().position, expected);
     }
     // The consumer leaves the loop while holding event 3: 1 and 2 are done, 3 is not.
     first.close().await.unwrap();
-    assert_eq!(first.next().await, Ok(None), "a closed subscription yields nothing");
+    assert_eq!(
+        first.next().await,
+        Ok(None),
+        "a closed subscription yields nothing"
+    );
     assert_eq!(store.checkpoint("projector").await, Ok(Some(2)));
     let second = Subscription::new(store.clone(), options()).unwrap();
     let resumed: Vec<u64> = {
@@ -385,7 +703,11 @@ pub async fn checkpoint_resume_is_at_least_once<B: Backend>(store: Rc<Store<B>>)
         }
         v
     };
-    assert_eq!(resumed, (3..=10).collect::<Vec<_>>(), "event 3 is delivered again, 1 and 2 not");
+    assert_eq!(
+        resumed,
+        (3..=10).collect::<Vec<_>>(),
+        "event 3 is delivered again, 1 and 2 not"
+    );
     // Asking for the next event marks 10 done; it is saved before the subscription waits.
     let waiting = second.next();
     let closer = async {
@@ -396,7 +718,14 @@ pub async fn checkpoint_resume_is_at_least_once<B: Backend>(store: Rc<Store<B>>)
     assert_eq!(after_close, Ok(None));
     assert_eq!(store.checkpoint("projector").await, Ok(Some(10)));
     // A checkpoint's saved position wins over `after`.
-    let third = Subscription::new(store.clone(), SubscribeOptions { start: Start::After(0), ..options() }).unwrap();
+    let third = Subscription::new(
+        store.clone(),
+        SubscribeOptions {
+            start: Start::After(0),
+            ..options()
+        },
+    )
+    .unwrap();
     append(&store, "s", 1).await;
     assert_eq!(third.next().await.unwrap().unwrap().position, 11);
 }
@@ -413,16 +742,68 @@ pub async fn checkpoints<B: Backend>(store: Rc<Store<B>>) {
 pub async fn snapshots<B: Backend>(store: Rc<Store<B>>) {
     assert_eq!(store.load_snapshot("s").await, Ok(None));
     append(&store, "s", 3).await;
-    let state = Value::object([("total", Value::from(42.5)), ("items", Value::from(vec![Value::from("a")]))]);
-    store.save_snapshot("s", Snapshot { version: 2, state: state.clone() }).await.unwrap();
-    assert_eq!(store.load_snapshot("s").await, Ok(Some(Snapshot { version: 2, state })));
-    store.save_snapshot("s", Snapshot { version: 3, state: Value::Null }).await.unwrap();
-    assert_eq!(store.load_snapshot("s").await, Ok(Some(Snapshot { version: 3, state: Value::Null })));
-    let ahead = store.save_snapshot("s", Snapshot { version: 4, state: Value::Bool(true) }).await;
+    let state = Value::object([
+        ("total", Value::from(42.5)),
+        ("items", Value::from(vec![Value::from("a")])),
+    ]);
+    store
+        .save_snapshot(
+            "s",
+            Snapshot {
+                version: 2,
+                state: state.clone(),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_snapshot("s").await,
+        Ok(Some(Snapshot { version: 2, state }))
+    );
+    store
+        .save_snapshot(
+            "s",
+            Snapshot {
+                version: 3,
+                state: Value::Null,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store.load_snapshot("s").await,
+        Ok(Some(Snapshot {
+            version: 3,
+            state: Value::Null
+        }))
+    );
+    let ahead = store
+        .save_snapshot(
+            "s",
+            Snapshot {
+                version: 4,
+                state: Value::Bool(true),
+            },
+        )
+        .await;
     assert!(matches!(ahead, Err(Error::InvalidArgument { .. })));
-    assert_eq!(store.load_snapshot("s").await, Ok(Some(Snapshot { version: 3, state: Value::Null })));
+    assert_eq!(
+        store.load_snapshot("s").await,
+        Ok(Some(Snapshot {
+            version: 3,
+            state: Value::Null
+        }))
+    );
     assert!(matches!(
-        store.save_snapshot("empty", Snapshot { version: 1, state: Value::Null }).await,
+        store
+            .save_snapshot(
+                "empty",
+                Snapshot {
+                    version: 1,
+                    state: Value::Null
+                }
+            )
+            .await,
         Err(Error::InvalidArgument { .. })
     ));
 }
@@ -444,12 +825,23 @@ pub async fn close_ends_everything<B: Backend>(store: Rc<Store<B>>) {
     };
     let (r, ()) = futures::join!(waiting, closer);
     assert_eq!(r, Ok(None));
-    assert_eq!(store.append("s", vec![event("A", 1)], ExpectedVersion::Any).await, Err(Error::StoreClosed));
+    assert_eq!(
+        store
+            .append("s", vec![event("A", 1)], ExpectedVersion::Any)
+            .await,
+        Err(Error::StoreClosed)
+    );
     assert_eq!(store.stream_version("s").await, Err(Error::StoreClosed));
     assert_eq!(store.checkpoint("c").await, Err(Error::StoreClosed));
     assert_eq!(store.load_snapshot("s").await, Err(Error::StoreClosed));
-    assert!(matches!(Subscription::new(store.clone(), SubscribeOptions::default()), Err(Error::StoreClosed)));
-    assert!(matches!(AllReader::new(store.clone(), ReadAllOptions::default()), Err(Error::StoreClosed)));
+    assert!(matches!(
+        Subscription::new(store.clone(), SubscribeOptions::default()),
+        Err(Error::StoreClosed)
+    ));
+    assert!(matches!(
+        AllReader::new(store.clone(), ReadAllOptions::default()),
+        Err(Error::StoreClosed)
+    ));
     store.close(); // twice is harmless
 }
 
@@ -458,8 +850,19 @@ pub async fn close_ends_everything<B: Backend>(store: Rc<Store<B>>) {
 pub async fn batch_outcomes_are_independent<B: Backend>(store: Rc<Store<B>>) {
     append(&store, "b", 1).await;
     let request = |stream: &str, expected, ids: &[u32]| {
-        let events = ids.iter().map(|&n| event("E", n as i64).with_id(id(n))).collect();
-        AppendRequest::new(stream, events, expected, DEFAULT_MAX_EVENT_BYTES, 0.0, Uuid::nil).unwrap()
+        let events = ids
+            .iter()
+            .map(|&n| event("E", n as i64).with_id(id(n)))
+            .collect();
+        AppendRequest::new(
+            stream,
+            events,
+            expected,
+            DEFAULT_MAX_EVENT_BYTES,
+            0.0,
+            Uuid::nil,
+        )
+        .unwrap()
     };
     let outcomes = store
         .backend()
@@ -475,14 +878,31 @@ pub async fn batch_outcomes_are_independent<B: Backend>(store: Rc<Store<B>>) {
     assert_eq!(
         outcomes,
         vec![
-            Ok(AppendResult { next_expected_version: 2, position: 3 }),
-            Err(Error::WrongExpectedVersion { stream: "b".into(), expected: ExpectedVersion::Exact(0), actual: 1 }),
-            Ok(AppendResult { next_expected_version: 3, position: 4 }),
+            Ok(AppendResult {
+                next_expected_version: 2,
+                position: 3
+            }),
+            Err(Error::WrongExpectedVersion {
+                stream: "b".into(),
+                expected: ExpectedVersion::Exact(0),
+                actual: 1
+            }),
+            Ok(AppendResult {
+                next_expected_version: 3,
+                position: 4
+            }),
             Err(Error::DuplicateEventId { id: id(1) }),
-            Ok(AppendResult { next_expected_version: 4, position: 5 }),
+            Ok(AppendResult {
+                next_expected_version: 4,
+                position: 5
+            }),
         ]
     );
     let all = read_all(&store, ReadAllOptions::default()).await;
-    assert_eq!(positions(&all), vec![1, 2, 3, 4, 5], "positions stay gapless");
+    assert_eq!(
+        positions(&all),
+        vec![1, 2, 3, 4, 5],
+        "positions stay gapless"
+    );
     assert_eq!(store.backend().head().await, Ok(5));
 }
