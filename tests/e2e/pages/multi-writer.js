@@ -1,0 +1,107 @@
+// Test page for tests/e2e/multi-writer.test.mjs: exposes `window.mw` once the store is open.
+// Everything returned to the test is plain JSON.
+import { openStore } from 'annals';
+
+const params = new URLSearchParams(location.search);
+const store = await openStore({ name: params.get('db') ?? 'multi-writer' });
+const label = params.get('label') ?? 'page';
+
+let subscription = null;
+
+window.mw = {
+  label,
+
+  /** Start a subscription from position 0; it collects the events of `stream` until `expected`. */
+  startSubscription(stream, expected, timeoutMs) {
+    const received = [];
+    const sub = store.subscribe({ after: 0 });
+    let timer;
+    const timedOut = new Promise((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const loop = (async () => {
+      for await (const e of sub) {
+        if (e.stream !== stream) continue;
+        received.push({ id: e.id, position: e.position, version: e.version, type: e.type });
+        if (received.length >= expected) break;
+      }
+      return 'complete';
+    })();
+    subscription = Promise.race([loop, timedOut]).then(
+      (outcome) => ({ outcome, received }),
+      (err) => ({ outcome: 'error', error: `${err?.name}: ${err?.message}`, received }),
+    ).finally(() => {
+      clearTimeout(timer);
+      sub.close();
+    });
+  },
+
+  /** Wait for the subscription started above. */
+  waitSubscription() {
+    return subscription;
+  },
+
+  /**
+   * Run one writer per entry of `quotas`, concurrently. Each appends its quota of events to
+   * `stream` with the exact expected version (from its last result, or from streamVersion
+   * after a conflict) and retries on WrongExpectedVersionError.
+   */
+  async runWriters(stream, quotas, timeoutMs) {
+    const deadline = Date.now() + timeoutMs;
+    const started = performance.now();
+    const anomalies = [];
+    let retries = 0;
+
+    async function writer(w, quota) {
+      let v = await store.streamVersion(stream);
+      let done = 0;
+      while (done < quota) {
+        if (Date.now() > deadline) throw new Error(`${label} writer ${w}: deadline passed after ${done}/${quota}`);
+        try {
+          const result = await store.append(
+            stream,
+            { type: 'Written', data: { page: label, writer: w, n: done } },
+            { expectedVersion: v },
+          );
+          if (result.nextExpectedVersion <= v) {
+            anomalies.push(`nextExpectedVersion ${result.nextExpectedVersion} after expected ${v}`);
+          }
+          v = result.nextExpectedVersion;
+          done += 1;
+        } catch (err) {
+          if (err?.name !== 'WrongExpectedVersionError') throw err;
+          retries += 1;
+          if (err.stream !== stream || err.expected !== v || !(typeof err.actual === 'number' && err.actual > v)) {
+            if (anomalies.length < 20) {
+              anomalies.push(`error fields: stream=${err.stream} expected=${err.expected} actual=${err.actual} (sent ${v})`);
+            }
+          }
+          v = await store.streamVersion(stream);
+        }
+      }
+      return done;
+    }
+
+    const outcomes = await Promise.allSettled(quotas.map((q, w) => writer(w, q)));
+    const errors = outcomes
+      .filter((o) => o.status === 'rejected')
+      .map((o) => `${o.reason?.name}: ${o.reason?.message}`);
+    return {
+      successes: outcomes.reduce((sum, o) => sum + (o.status === 'fulfilled' ? o.value : 0), 0),
+      retries,
+      elapsedMs: Math.round(performance.now() - started),
+      anomalies,
+      errors,
+    };
+  },
+
+  async readStream(stream) {
+    const events = await store.readStream(stream).toArray();
+    return events.map((e) => ({ id: e.id, position: e.position, version: e.version, data: e.data }));
+  },
+
+  streamVersion(stream) {
+    return store.streamVersion(stream);
+  },
+};
+document.body.dataset.ready = 'true';
