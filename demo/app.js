@@ -104,7 +104,9 @@ async function execute(decide) {
 }
 
 function run(decide) {
-  execute(decide).then(clearError, showError);
+  execute(decide)
+    .then(clearError, showError)
+    .finally(render);
 }
 
 const addItem = (name) => () => [{ type: 'ItemAdded', data: { itemId: crypto.randomUUID(), name } }];
@@ -127,11 +129,8 @@ function itemRow(item) {
   const box = document.createElement('input');
   box.type = 'checkbox';
   box.dataset.testid = 'item-checkbox';
-  box.addEventListener('change', () => {
-    const want = box.checked;
-    box.checked = state.items.get(item.id)?.checked ?? false; // the store decides, not the click
-    run(setChecked(item.id, want));
-  });
+  // The box shows the click at once; render() sets it back to the state when the command is done.
+  box.addEventListener('change', () => run(setChecked(item.id, box.checked)));
   const name = document.createElement('span');
   name.className = 'name';
   name.dataset.testid = 'item-name';
