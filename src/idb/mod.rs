@@ -1,1 +1,369 @@
-//! IndexedDB backend (in progress).
+//! The IndexedDB backend: events persist in the browser (page or worker) and every store
+//! opened on the same name in the same origin shares them.
+//!
+//! Each [`Backend`] call is one IndexedDB transaction; an append's decision
+//! ([`decide_append`]) is taken inside the readwrite transaction that writes it, so two tabs
+//! appending to one stream are serialized by IndexedDB and see each other's commits. The
+//! schema and the assumptions made of IndexedDB are in `docs/design.md`.
+//!
+//! Built on `web-sys` directly rather than on rexie: rexie hides the `IDBTransaction`, whose
+//! `error` is where a `QuotaExceededError` found at commit is reported, and its `done()`
+//! misreports a transaction after a failed write. Here a failed request aborts its
+//! transaction by IndexedDB's default action and the call returns that request's error.
+
+mod record;
+mod request;
+mod schema;
+
+use alloc::{string::String, vec::Vec};
+use ::core::cell::RefCell;
+
+use wasm_bindgen::{closure::Closure, JsCast, JsValue};
+use web_sys::{BroadcastChannel, IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode, MessageEvent};
+
+use crate::core::{
+    decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Direction, Error, Filter,
+    Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
+};
+use record::{
+    decode_event, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
+    encode_event, encode_head, encode_snapshot, encode_stream, number, stream_key, HEAD_KEY,
+};
+use request::{from_js, Completion, Pending};
+use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, SNAPSHOTS, STREAMS};
+
+pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
+
+type Listener = Closure<dyn FnMut(MessageEvent)>;
+
+/// A store's events in the IndexedDB database `annals:<name>`.
+///
+/// Appends commit whole or not at all; versions in a stream and global positions stay
+/// 1..n with no gap however many tabs and workers append at once. After each committed
+/// append the new head is posted on the `BroadcastChannel` `annals:<name>`, and
+/// [`watch`](Backend::watch) reports heads posted by others.
+#[derive(Debug)]
+pub struct IdbBackend {
+    db: IdbDatabase,
+    name: String,
+    /// `None` where `BroadcastChannel` does not exist: then other contexts' commits are not
+    /// reported, and subscriptions see them only when they next read.
+    channel: Option<BroadcastChannel>,
+    on_message: RefCell<Option<Listener>>,
+}
+
+impl IdbBackend {
+    /// Opens the database of the store `name` (`annals:<name>`), creating it at schema
+    /// [`SCHEMA_VERSION`] if it does not exist. Fails with the `DOMException` as cause when
+    /// IndexedDB is missing or refuses (private mode, a later schema on disk, quota).
+    pub async fn open(name: &str) -> Result<IdbBackend, StorageError> {
+        let name = schema::database_name(name);
+        let db = schema::open(&name).await?;
+        let channel = BroadcastChannel::new(&name).ok();
+        Ok(IdbBackend { db, name, channel, on_message: RefCell::new(None) })
+    }
+
+    /// The IndexedDB database name (`annals:<name>`), also the channel's name.
+    pub fn database_name(&self) -> &str {
+        &self.name
+    }
+
+    fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, StorageError> {
+        self.db
+            .transaction_with_str_sequence_and_mode(&schema::scope(stores), mode)
+            .map_err(|e| from_js(&e, "transaction"))
+    }
+
+    /// Decides and writes `requests` in `tx`. `Ok((outcomes, head))`: `head` is the new global
+    /// head when anything was written. `Err`: the transaction must not commit.
+    async fn append_in(
+        &self,
+        tx: &IdbTransaction,
+        requests: &[AppendRequest],
+    ) -> Result<(Vec<Result<AppendResult, Error>>, Option<u64>), StorageError> {
+        let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
+        let (events, streams, meta) = (store(EVENTS)?, store(STREAMS)?, store(META)?);
+        let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
+        let start = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
+        let mut head = decode_position(&start)?.unwrap_or(0);
+        let mut wrote = false;
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            let version = Pending::new(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
+            let found = request
+                .events
+                .iter()
+                .map(|e| Pending::new(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let version = decode_stream_version(&version.result().await?)?;
+            let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
+            for pending in found {
+                let record = pending.result().await?;
+                existing.push(if record.is_undefined() { None } else { Some(decode_event(&record)?) });
+            }
+            let recorded = match decide_append(request, version, &existing, head) {
+                Err(refused) => {
+                    outcomes.push(Err(refused));
+                    continue;
+                }
+                Ok(AppendDecision::AlreadyAppended(result)) => {
+                    outcomes.push(Ok(result));
+                    continue;
+                }
+                Ok(AppendDecision::Write(recorded)) => recorded,
+            };
+            let adds = recorded
+                .iter()
+                .map(|e| Pending::new(events.add(&encode_event(e)), "add event"))
+                .collect::<Result<Vec<_>, _>>()?;
+            let (next_expected_version, position) =
+                recorded.last().map_or((version, head), |e| (e.version, e.position));
+            let moved = Pending::new(
+                streams.put(&encode_stream(&request.stream, next_expected_version, position)),
+                "write stream head",
+            )?;
+            // In order: the first failure is the cause; the requests after it fail with AbortError.
+            for add in adds {
+                add.result().await?;
+            }
+            moved.result().await?;
+            head = position;
+            wrote |= !recorded.is_empty();
+            outcomes.push(Ok(AppendResult { next_expected_version, position }));
+        }
+        if wrote {
+            Pending::new(meta.put(&encode_head(head)), "write head")?.result().await?;
+        }
+        Ok((outcomes, wrote.then_some(head)))
+    }
+
+    async fn read_events(
+        &self,
+        tx: &IdbTransaction,
+        index: Option<&str>,
+        range: &IdbKeyRange,
+        count: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError> {
+        let events = tx.object_store(EVENTS).map_err(|e| from_js(&e, "objectStore"))?;
+        let count = u32::try_from(count).unwrap_or(u32::MAX);
+        let request = match index {
+            Some(name) => events
+                .index(name)
+                .map_err(|e| from_js(&e, "index"))?
+                .get_all_with_key_and_limit(range, count),
+            None => events.get_all_with_key_and_limit(range, count),
+        };
+        let records = Pending::new(request, "read events")?.result().await?;
+        let records: js_sys::Array = records.dyn_into().map_err(|v| from_js(&v, "read events: not an array"))?;
+        records.iter().map(|r| decode_event(&r)).collect()
+    }
+
+    async fn read(&self, stores: &[&str], key: &str, what: &'static str) -> Result<JsValue, StorageError> {
+        let tx = self.transaction(stores, IdbTransactionMode::Readonly)?;
+        let store = tx.object_store(stores[0]).map_err(|e| from_js(&e, "objectStore"))?;
+        Pending::new(store.get(&JsValue::from_str(key)), what)?.result().await
+    }
+
+    async fn write(&self, store: &str, record: &JsValue, what: &'static str) -> Result<(), StorageError> {
+        let tx = self.transaction(&[store], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let objects = tx.object_store(store).map_err(|e| from_js(&e, "objectStore"))?;
+        Pending::new(objects.put(record), what)?.result().await?;
+        completion.committed().await
+    }
+}
+
+fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> {
+    IdbKeyRange::bound(lower, upper).map_err(|e| from_js(&e, "key range"))
+}
+
+impl Backend for IdbBackend {
+    async fn head(&self) -> Result<u64, StorageError> {
+        Ok(decode_position(&self.read(&[META], HEAD_KEY, "read head").await?)?.unwrap_or(0))
+    }
+
+    /// One readwrite transaction over `events`, `streams` and `meta` for all of `requests`.
+    /// When none writes, the transaction is aborted; when one fails in IndexedDB, the whole
+    /// transaction aborts and its error is returned. After a commit, the new head is posted.
+    async fn append(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        let tx = self.transaction(&[EVENTS, STREAMS, META], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        match self.append_in(&tx, requests).await {
+            Err(e) => {
+                // A failed request has already doomed the transaction; any other failure
+                // (a record that does not decode) must stop it committing what came before.
+                completion.abort();
+                Err(e)
+            }
+            Ok((outcomes, None)) => {
+                completion.abort();
+                Ok(outcomes)
+            }
+            Ok((outcomes, Some(head))) => {
+                completion.committed().await?;
+                if let Some(channel) = &self.channel {
+                    // A lost message only delays the others: they re-read IndexedDB.
+                    let _ = channel.post_message(&number(head));
+                }
+                Ok(outcomes)
+            }
+        }
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
+        decode_stream_version(&self.read(&[STREAMS], stream, "read stream").await?)
+    }
+
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError> {
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let tx = self.transaction(&[EVENTS, STREAMS], IdbTransactionMode::Readonly)?;
+        match direction {
+            Direction::Forward => {
+                let range = bound(&stream_key(stream, from.max(1) as f64), &stream_key(stream, f64::INFINITY))?;
+                self.read_events(&tx, Some(BY_STREAM_VERSION), &range, limit).await
+            }
+            Direction::Backward => {
+                // Versions are 1..n with no gap: the last `limit` up to `from` are a key range.
+                let streams = tx.object_store(STREAMS).map_err(|e| from_js(&e, "objectStore"))?;
+                let record = Pending::new(streams.get(&JsValue::from_str(stream)), "read stream")?;
+                let top = from.min(decode_stream_version(&record.result().await?)?);
+                if top == 0 {
+                    return Ok(Vec::new());
+                }
+                let bottom = top.saturating_sub(limit as u64 - 1).max(1);
+                let range = bound(&stream_key(stream, bottom as f64), &stream_key(stream, top as f64))?;
+                let mut events = self.read_events(&tx, Some(BY_STREAM_VERSION), &range, limit).await?;
+                events.reverse();
+                Ok(events)
+            }
+        }
+    }
+
+    async fn read_all(
+        &self,
+        range: PositionRange,
+        direction: Direction,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Page, StorageError> {
+        let tx = self.transaction(&[EVENTS, META], IdbTransactionMode::Readonly)?;
+        let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
+        let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
+        let head = decode_position(&head)?.unwrap_or(0);
+        let first = range.after.saturating_add(1);
+        let last = range.before.saturating_sub(1).min(head);
+        let mut page = Page::default();
+        if first > last {
+            page.exhausted = true;
+            return Ok(page);
+        }
+        if limit == 0 {
+            return Ok(page);
+        }
+        // Positions are 1..n with no gap: the `limit` examined are exactly a key range.
+        let span = limit as u64 - 1;
+        let (low, high) = match direction {
+            Direction::Forward => (first, last.min(first.saturating_add(span))),
+            Direction::Backward => (first.max(last.saturating_sub(span)), last),
+        };
+        let mut examined =
+            self.read_events(&tx, None, &bound(&number(low), &number(high))?, limit).await?;
+        if examined.len() as u64 != high - low + 1 {
+            return Err(StorageError::other(alloc::format!(
+                "DataError: positions {low}..={high} should hold {} events, found {}",
+                high - low + 1,
+                examined.len()
+            )));
+        }
+        if direction == Direction::Backward {
+            examined.reverse();
+        }
+        page.last_examined = examined.last().map(|e| e.position);
+        page.exhausted = high - low == last - first;
+        page.events = examined.into_iter().filter(|e| filter.matches(e)).collect();
+        Ok(page)
+    }
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError> {
+        decode_position(&self.read(&[CHECKPOINTS], name, "read checkpoint").await?)
+    }
+
+    async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StorageError> {
+        self.write(CHECKPOINTS, &encode_checkpoint(name, position), "write checkpoint").await
+    }
+
+    async fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StorageError> {
+        decode_snapshot(&self.read(&[SNAPSHOTS], stream, "read snapshot").await?)
+    }
+
+    /// Reads the stream's version and writes the snapshot in one readwrite transaction.
+    async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error> {
+        let tx = self.transaction(&[STREAMS, SNAPSHOTS], IdbTransactionMode::Readwrite)?;
+        let completion = Completion::new(&tx);
+        let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
+        let (streams, snapshots) = (store(STREAMS)?, store(SNAPSHOTS)?);
+        let record = Pending::new(streams.get(&JsValue::from_str(stream)), "read stream")?.result().await?;
+        let version = match decode_stream_version(&record) {
+            Ok(version) => version,
+            Err(e) => {
+                completion.abort();
+                return Err(e.into());
+            }
+        };
+        if snapshot.version > version {
+            completion.abort();
+            return Err(Error::invalid(
+                "snapshot.version",
+                alloc::format!("is {}, beyond the stream's version {version}", snapshot.version),
+            ));
+        }
+        Pending::new(snapshots.put(&encode_snapshot(stream, snapshot)), "write snapshot")?.result().await?;
+        Ok(completion.committed().await?)
+    }
+
+    /// Listens on the channel `annals:<name>` and reports each head posted there. A later call
+    /// replaces the earlier listener.
+    fn watch(&self, notifier: &Notifier) {
+        let Some(channel) = &self.channel else { return };
+        let notifier = notifier.clone();
+        let listener = Listener::new(move |event: MessageEvent| {
+            // Anything but a head position is not ours: ignored.
+            if let Some(head) = event.data().as_f64().and_then(record::integer) {
+                notifier.advance(head);
+            }
+        });
+        channel.set_onmessage(Some(listener.as_ref().unchecked_ref()));
+        // The previous listener (if any) is dropped only after the channel stopped using it.
+        self.on_message.replace(Some(listener));
+    }
+
+    /// Closes the channel and the database connection. Calls after it fail with the
+    /// `InvalidStateError` IndexedDB raises. Closing twice is harmless.
+    fn close(&self) {
+        if let Some(channel) = &self.channel {
+            channel.set_onmessage(None);
+            channel.close();
+        }
+        self.on_message.replace(None);
+        self.db.close();
+    }
+}
+
+impl Drop for IdbBackend {
+    /// A dropped backend closes like [`Backend::close`], so the channel never calls a freed
+    /// listener and the connection does not block another schema's upgrade until collected.
+    fn drop(&mut self) {
+        Backend::close(self);
+    }
+}

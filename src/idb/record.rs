@@ -1,0 +1,145 @@
+//! The stored form of events and the other records, and back. A record that does not decode
+//! is reported as a [`StorageError`], never trusted and never a panic.
+
+use alloc::{format, string::String};
+
+use js_sys::{Array, Object};
+use wasm_bindgen::JsValue;
+
+use crate::core::{RecordedEvent, Snapshot, StorageError, Uuid, Value};
+use crate::js::{get, set, value_from_js, value_to_js};
+
+/// The largest integer a JavaScript number holds exactly.
+const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
+
+/// A position or version as a key or field.
+pub(crate) fn number(n: u64) -> JsValue {
+    JsValue::from_f64(n as f64)
+}
+
+/// The key of version `version` of `stream` in the `stream_version` index.
+pub(crate) fn stream_key(stream: &str, version: f64) -> JsValue {
+    Array::of2(&JsValue::from_str(stream), &JsValue::from_f64(version)).into()
+}
+
+/// The stored form of `event`: its fields, `recordedAt` in milliseconds, and the sync state
+/// of an event no server has seen (`confirmed: false`, `serverPosition: null`).
+pub(crate) fn encode_event(event: &RecordedEvent) -> JsValue {
+    let record = Object::new();
+    set(&record, "position", &number(event.position));
+    set(&record, "id", &JsValue::from_str(&event.id.to_string()));
+    set(&record, "stream", &JsValue::from_str(&event.stream));
+    set(&record, "type", &JsValue::from_str(&event.event_type));
+    set(&record, "version", &number(event.version));
+    set(&record, "data", &value_to_js(&event.data));
+    set(&record, "metadata", &value_to_js(&event.metadata));
+    set(&record, "recordedAt", &JsValue::from_f64(event.recorded_at));
+    set(&record, "confirmed", &JsValue::FALSE);
+    set(&record, "serverPosition", &JsValue::NULL);
+    record.into()
+}
+
+/// The event a stored record holds.
+pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent, StorageError> {
+    let id = text(record, "id")?;
+    let id = Uuid::try_parse(&id).map_err(|_| corrupt("id", &format!("{id:?} is not a UUID")))?;
+    let recorded_at = get(record, "recordedAt")
+        .as_f64()
+        .filter(|n| n.is_finite())
+        .ok_or_else(|| corrupt("recordedAt", "is not a number"))?;
+    Ok(RecordedEvent {
+        id,
+        stream: text(record, "stream")?,
+        event_type: text(record, "type")?,
+        version: count(record, "version")?,
+        position: count(record, "position")?,
+        data: json(record, "data")?,
+        metadata: json(record, "metadata")?,
+        recorded_at,
+    })
+}
+
+/// A stream's head record: its last version and the position of that event.
+pub(crate) fn encode_stream(stream: &str, version: u64, position: u64) -> JsValue {
+    let record = Object::new();
+    set(&record, "stream", &JsValue::from_str(stream));
+    set(&record, "version", &number(version));
+    set(&record, "position", &number(position));
+    record.into()
+}
+
+/// The last version in a stream's head record; 0 when there is none.
+pub(crate) fn decode_stream_version(record: &JsValue) -> Result<u64, StorageError> {
+    if record.is_undefined() {
+        return Ok(0);
+    }
+    count(record, "version")
+}
+
+/// The `meta` record of the global head.
+pub(crate) fn encode_head(position: u64) -> JsValue {
+    let record = Object::new();
+    set(&record, "key", &JsValue::from_str(HEAD_KEY));
+    set(&record, "position", &number(position));
+    record.into()
+}
+
+/// The key of the global head in `meta`.
+pub(crate) const HEAD_KEY: &str = "head";
+
+/// A position in a `meta` head or checkpoint record; `None` when there is no record.
+pub(crate) fn decode_position(record: &JsValue) -> Result<Option<u64>, StorageError> {
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    count(record, "position").map(Some)
+}
+
+/// A checkpoint record.
+pub(crate) fn encode_checkpoint(name: &str, position: u64) -> JsValue {
+    let record = Object::new();
+    set(&record, "name", &JsValue::from_str(name));
+    set(&record, "position", &number(position));
+    record.into()
+}
+
+/// A snapshot record.
+pub(crate) fn encode_snapshot(stream: &str, snapshot: &Snapshot) -> JsValue {
+    let record = Object::new();
+    set(&record, "stream", &JsValue::from_str(stream));
+    set(&record, "version", &number(snapshot.version));
+    set(&record, "state", &value_to_js(&snapshot.state));
+    record.into()
+}
+
+/// The snapshot a record holds; `None` when there is no record.
+pub(crate) fn decode_snapshot(record: &JsValue) -> Result<Option<Snapshot>, StorageError> {
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    Ok(Some(Snapshot { version: count(record, "version")?, state: json(record, "state")? }))
+}
+
+fn text(record: &JsValue, field: &str) -> Result<String, StorageError> {
+    get(record, field).as_string().ok_or_else(|| corrupt(field, "is not a string"))
+}
+
+/// `n` as a position or version: a non-negative integer JavaScript holds exactly.
+pub(crate) fn integer(n: f64) -> Option<u64> {
+    ((0.0..=MAX_SAFE).contains(&n) && n.fract() == 0.0).then_some(n as u64)
+}
+
+fn count(record: &JsValue, field: &str) -> Result<u64, StorageError> {
+    get(record, field)
+        .as_f64()
+        .and_then(integer)
+        .ok_or_else(|| corrupt(field, "is not a non-negative integer"))
+}
+
+fn json(record: &JsValue, field: &str) -> Result<Value, StorageError> {
+    value_from_js(&get(record, field), field).map_err(|e| corrupt(field, &format!("{e}")))
+}
+
+fn corrupt(field: &str, reason: &str) -> StorageError {
+    StorageError::other(format!("DataError: a stored record's {field} {reason}"))
+}

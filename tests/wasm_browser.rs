@@ -1,0 +1,361 @@
+//! The IndexedDB backend in headless Chromium: the conformance suite, then what only
+//! IndexedDB has — persistence, several connections on one database, transaction aborts,
+//! the schema version, and cross-context notification. Every test has its own database.
+#![cfg(target_arch = "wasm32")]
+
+mod conformance;
+
+use std::rc::Rc;
+
+use annals::core::*;
+use annals::idb::IdbBackend;
+use js_sys::{Array, Function, Object, Promise, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
+use web_sys::{IdbDatabase, IdbFactory, IdbRequest, IdbTransactionMode};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+conformance::suite!(|name: &'static str| async move {
+    let backend = IdbBackend::open(&unique(name)).await.expect("open IndexedDB");
+    Store::open(backend, StoreConfig::default()).await.expect("open store")
+});
+
+// ---- helpers ---------------------------------------------------------------------------
+
+/// A store name no other test (or earlier run) uses.
+fn unique(label: &str) -> String {
+    format!("{label}-{}", Uuid::now_v7())
+}
+
+async fn open_store(name: &str) -> Rc<Store<IdbBackend>> {
+    let backend = IdbBackend::open(name).await.expect("open IndexedDB");
+    Store::open(backend, StoreConfig::default()).await.expect("open store")
+}
+
+fn event(n: u32) -> EventInput {
+    EventInput::new("Counted", Value::object([("n", Value::from(n as i64))]))
+}
+
+fn request(stream: &str, events: Vec<EventInput>, expected: ExpectedVersion) -> AppendRequest {
+    AppendRequest::new(stream, events, expected, 1 << 20, 1.0e12, Uuid::now_v7).expect("valid request")
+}
+
+async fn everything(backend: &IdbBackend) -> Vec<RecordedEvent> {
+    let page = backend
+        .read_all(PositionRange::after(0), Direction::Forward, 100_000, &Filter::default())
+        .await
+        .expect("read_all");
+    assert!(page.exhausted);
+    page.events
+}
+
+async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        let set_timeout: Function =
+            Reflect::get(&js_sys::global(), &"setTimeout".into()).expect("setTimeout").unchecked_into();
+        set_timeout.call2(&JsValue::NULL, &resolve, &ms.into()).expect("setTimeout call");
+    });
+    JsFuture::from(promise).await.expect("timer");
+}
+
+/// Raw IndexedDB, to reach behind the backend's back.
+async fn raw(request: Result<IdbRequest, JsValue>) -> Result<JsValue, JsValue> {
+    let request = request?;
+    let done = Promise::new(&mut |resolve, reject| {
+        request.set_onsuccess(Some(&resolve));
+        request.set_onerror(Some(&reject));
+    });
+    JsFuture::from(done).await?;
+    request.result()
+}
+
+async fn raw_open(database: &str, version: Option<u32>) -> IdbDatabase {
+    let factory: IdbFactory =
+        Reflect::get(&js_sys::global(), &"indexedDB".into()).expect("indexedDB").unchecked_into();
+    let request = match version {
+        Some(v) => factory.open_with_u32(database, v),
+        None => factory.open(database),
+    };
+    raw(request.map(JsCast::unchecked_into)).await.expect("raw open").unchecked_into()
+}
+
+async fn raw_put(db: &IdbDatabase, store: &str, record: &Object) {
+    let tx = db.transaction_with_str_and_mode(store, IdbTransactionMode::Readwrite).expect("tx");
+    let store = tx.object_store(store).expect("store");
+    raw(store.put(record)).await.expect("raw put");
+}
+
+fn object(pairs: &[(&str, JsValue)]) -> Object {
+    let object = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&object, &JsValue::from_str(k), v).expect("set");
+    }
+    object
+}
+
+// ---- IndexedDB-specific behaviour ------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn idb_data_outlives_close_and_reopen() {
+    let name = unique("reopen");
+    let first = open_store(&name).await;
+    let appended = first.append("Order-1", vec![event(1), event(2)], ExpectedVersion::NoStream).await.expect("append");
+    assert_eq!(appended, AppendResult { next_expected_version: 2, position: 2 });
+    first.append("Order-2", vec![event(3)], ExpectedVersion::Any).await.expect("append");
+    first.set_checkpoint("projection", 2).await.expect("checkpoint");
+    let snapshot = Snapshot { version: 2, state: Value::object([("total", Value::from(3i64))]) };
+    first.save_snapshot("Order-1", snapshot.clone()).await.expect("snapshot");
+    let before = everything(first.backend()).await;
+    first.close();
+
+    let again = open_store(&name).await;
+    assert_eq!(again.known_head(), 3, "the reopened store starts from the stored head");
+    assert_eq!(again.stream_version("Order-1").await, Ok(2));
+    assert_eq!(again.checkpoint("projection").await, Ok(Some(2)));
+    assert_eq!(again.load_snapshot("Order-1").await, Ok(Some(snapshot)));
+    let after = everything(again.backend()).await;
+    assert_eq!(after, before, "ids, data, metadata and recordedAt come back exactly");
+    assert_eq!(after.iter().map(|e| e.position).collect::<Vec<_>>(), vec![1, 2, 3]);
+    // The idempotency index survived too: a retry of the first append is reported, not written.
+    let retry = vec![
+        event(1).with_id(before[0].id.to_string()),
+        event(2).with_id(before[1].id.to_string()),
+    ];
+    assert_eq!(
+        again.append("Order-1", retry, ExpectedVersion::NoStream).await,
+        Ok(AppendResult { next_expected_version: 2, position: 2 })
+    );
+    assert_eq!(again.backend().head().await, Ok(3));
+}
+
+#[wasm_bindgen_test]
+async fn idb_two_stores_on_one_database_append_without_gap_or_duplicate() {
+    let name = unique("contention");
+    let (a, b) = (open_store(&name).await, open_store(&name).await);
+    const EACH: u32 = 15;
+
+    async fn writer(store: &Store<IdbBackend>, tag: i64) -> (Vec<Uuid>, u32) {
+        let (mut ids, mut conflicts) = (Vec::new(), 0);
+        for _ in 0..EACH {
+            let id = Uuid::now_v7();
+            loop {
+                let seen = store.stream_version("Counter-1").await.expect("version");
+                let input = EventInput::new("Ticked", Value::from(tag)).with_id(id.to_string());
+                match store.append("Counter-1", vec![input], ExpectedVersion::Exact(seen)).await {
+                    Ok(result) => {
+                        assert_eq!(result.next_expected_version, seen + 1);
+                        break;
+                    }
+                    Err(Error::WrongExpectedVersion { actual, .. }) => {
+                        assert!(actual > seen, "a conflict means the other store moved on");
+                        conflicts += 1;
+                    }
+                    Err(other) => panic!("unexpected error: {other:?}"),
+                }
+            }
+            ids.push(id);
+        }
+        (ids, conflicts)
+    }
+
+    let ((ids_a, conflicts_a), (ids_b, conflicts_b)) = futures::join!(writer(&a, 1), writer(&b, 2));
+    assert!(conflicts_a + conflicts_b > 0, "the two writers never raced: the test proved nothing");
+
+    let events = a.backend().read_stream("Counter-1", 1, Direction::Forward, 1000).await.expect("read");
+    let n = 2 * EACH as u64;
+    assert_eq!(events.iter().map(|e| e.version).collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+    assert_eq!(events.iter().map(|e| e.position).collect::<Vec<_>>(), (1..=n).collect::<Vec<_>>());
+    // Each writer's events stand once each, in the order it wrote them.
+    for (tag, ids) in [(1i64, ids_a), (2, ids_b)] {
+        let stored: Vec<Uuid> =
+            events.iter().filter(|e| e.data == Value::from(tag)).map(|e| e.id).collect();
+        assert_eq!(stored, ids);
+    }
+    assert_eq!(b.backend().head().await, Ok(n));
+    assert_eq!(b.stream_version("Counter-1").await, Ok(n));
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_refused_request_in_a_batch_leaves_the_others_committed() {
+    let backend = IdbBackend::open(&unique("batch")).await.expect("open");
+    let outcomes = backend
+        .append(&[
+            request("A-1", vec![event(1), event(2)], ExpectedVersion::NoStream),
+            request("B-1", vec![event(3)], ExpectedVersion::Exact(4)),
+            request("A-1", vec![event(4)], ExpectedVersion::Exact(2)),
+            request("C-1", vec![event(5)], ExpectedVersion::StreamExists),
+        ])
+        .await
+        .expect("the transaction commits");
+    assert_eq!(
+        outcomes,
+        vec![
+            Ok(AppendResult { next_expected_version: 2, position: 2 }),
+            Err(Error::WrongExpectedVersion { stream: "B-1".into(), expected: ExpectedVersion::Exact(4), actual: 0 }),
+            Ok(AppendResult { next_expected_version: 3, position: 3 }),
+            Err(Error::WrongExpectedVersion { stream: "C-1".into(), expected: ExpectedVersion::StreamExists, actual: 0 }),
+        ]
+    );
+    let stored = everything(&backend).await;
+    let places: Vec<_> = stored.iter().map(|e| (e.stream.as_str(), e.version, e.position)).collect();
+    assert_eq!(places, vec![("A-1", 1, 1), ("A-1", 2, 2), ("A-1", 3, 3)]);
+    assert_eq!(backend.stream_version("B-1").await, Ok(0));
+
+    // A batch where every request is refused writes nothing, and the head stays.
+    let outcomes = backend
+        .append(&[request("A-1", vec![event(6)], ExpectedVersion::NoStream)])
+        .await
+        .expect("the transaction ends cleanly");
+    assert_eq!(
+        outcomes,
+        vec![Err(Error::WrongExpectedVersion { stream: "A-1".into(), expected: ExpectedVersion::NoStream, actual: 3 })]
+    );
+    assert_eq!(backend.head().await, Ok(3));
+    assert_eq!(everything(&backend).await, stored);
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_works() {
+    let name = unique("constraint");
+    let backend = IdbBackend::open(&name).await.expect("open");
+    backend.append(&[request("B-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
+
+    // Behind the backend's back, B-1's head goes back to version 0: the next append to it
+    // decides version 1 again, and the unique [stream, version] index refuses the write.
+    let raw_db = raw_open(backend.database_name(), None).await;
+    let head = object(&[("stream", "B-1".into()), ("version", 0.into()), ("position", 0.into())]);
+    raw_put(&raw_db, "streams", &head).await;
+    raw_db.close();
+
+    let failed = backend
+        .append(&[
+            request("A-1", vec![event(2), event(3)], ExpectedVersion::NoStream),
+            request("B-1", vec![event(4)], ExpectedVersion::Any),
+        ])
+        .await;
+    match failed {
+        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+            assert!(cause.starts_with("ConstraintError: "), "the DOMException is the cause: {cause}");
+            assert!(cause.ends_with("(add event)"), "the failed operation is named: {cause}");
+        }
+        other => panic!("expected a ConstraintError, got {other:?}"),
+    }
+    // Nothing of the batch stands, not even the request before the failure.
+    assert_eq!(backend.head().await, Ok(1));
+    assert_eq!(backend.stream_version("A-1").await, Ok(0));
+    assert_eq!(everything(&backend).await.len(), 1);
+
+    // The backend is not left broken: the next append commits at the next position.
+    let next = backend
+        .append(&[request("A-1", vec![event(5)], ExpectedVersion::NoStream)])
+        .await
+        .expect("append after the abort");
+    assert_eq!(next, vec![Ok(AppendResult { next_expected_version: 1, position: 2 })]);
+    let positions: Vec<u64> = everything(&backend).await.iter().map(|e| e.position).collect();
+    assert_eq!(positions, vec![1, 2]);
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_record_that_does_not_decode_is_a_storage_error_not_a_panic() {
+    let backend = IdbBackend::open(&unique("corrupt")).await.expect("open");
+    backend.append(&[request("A-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
+    let raw_db = raw_open(backend.database_name(), None).await;
+    let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
+    let events = tx.object_store("events").expect("events");
+    let record = raw(events.get(&1.into())).await.expect("get");
+    Reflect::set(&record, &"id".into(), &"not-a-uuid".into()).expect("set");
+    raw(events.put(&record)).await.expect("put");
+    raw_db.close();
+
+    match backend.read_stream("A-1", 1, Direction::Forward, 10).await {
+        Err(StorageError { cause, .. }) => {
+            assert_eq!(cause, "DataError: a stored record's id \"not-a-uuid\" is not a UUID")
+        }
+        other => panic!("expected a storage error, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_database_of_a_later_schema_is_refused() {
+    let name = unique("schema");
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    let later = raw_open(&database, Some(annals::idb::SCHEMA_VERSION + 1)).await;
+    later.close();
+    match IdbBackend::open(&name).await {
+        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+            assert!(cause.starts_with("VersionError: "), "{cause}")
+        }
+        Ok(_) => panic!("opened a database of schema {}", annals::idb::SCHEMA_VERSION + 1),
+        Err(other) => panic!("expected VersionError, got {other:?}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn idb_the_schema_has_its_stores_and_unique_indexes() {
+    let backend = IdbBackend::open(&unique("layout")).await.expect("open");
+    let raw_db = raw_open(backend.database_name(), None).await;
+    assert_eq!(Reflect::get(&raw_db, &"version".into()).expect("version"), JsValue::from(1));
+    let names: Vec<String> = Array::from(&Reflect::get(&raw_db, &"objectStoreNames".into()).expect("names"))
+        .iter()
+        .filter_map(|n| n.as_string())
+        .collect();
+    assert_eq!(names, vec!["checkpoints", "events", "meta", "snapshots", "streams"]);
+    let tx = raw_db.transaction_with_str("events").expect("tx");
+    let events = tx.object_store("events").expect("events");
+    for (index, key_path) in [("id", JsValue::from("id")), ("stream_version", Array::of2(&"stream".into(), &"version".into()).into())] {
+        let index = events.index(index).expect("index");
+        assert!(index.unique());
+        assert_eq!(js_sys::JSON::stringify(&index.key_path().expect("key path")), js_sys::JSON::stringify(&key_path));
+    }
+    raw_db.close();
+}
+
+#[wasm_bindgen_test]
+async fn idb_events_carry_unconfirmed_sync_state() {
+    let backend = IdbBackend::open(&unique("sync")).await.expect("open");
+    backend.append(&[request("A-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
+    let raw_db = raw_open(backend.database_name(), None).await;
+    let tx = raw_db.transaction_with_str("events").expect("tx");
+    let record = raw(tx.object_store("events").expect("events").get(&1.into())).await.expect("get");
+    let field = |k: &str| Reflect::get(&record, &k.into()).expect("field");
+    assert_eq!(field("confirmed"), JsValue::FALSE);
+    assert_eq!(field("serverPosition"), JsValue::NULL);
+    assert_eq!(field("recordedAt"), JsValue::from(1.0e12));
+    assert_eq!(field("stream"), JsValue::from("A-1"));
+    raw_db.close();
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_snapshot_beyond_the_stream_is_refused_in_its_transaction() {
+    let store = open_store(&unique("snapshot")).await;
+    store.append("A-1", vec![event(1)], ExpectedVersion::Any).await.expect("append");
+    let beyond = Snapshot { version: 2, state: Value::Null };
+    assert_eq!(
+        store.save_snapshot("A-1", beyond).await,
+        Err(Error::invalid("snapshot.version", "is 2, beyond the stream's version 1"))
+    );
+    assert_eq!(store.load_snapshot("A-1").await, Ok(None));
+}
+
+#[wasm_bindgen_test]
+async fn idb_a_commit_in_one_store_reaches_the_other_stores_notifier() {
+    let name = unique("broadcast");
+    let (writer, watcher) = (open_store(&name).await, open_store(&name).await);
+    assert_eq!(watcher.known_head(), 0);
+    writer.append("A-1", vec![event(1), event(2)], ExpectedVersion::Any).await.expect("append");
+    for _ in 0..100 {
+        if watcher.known_head() == 2 {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(watcher.known_head(), 2, "the new head arrived over the BroadcastChannel");
+
+    // A closed store hears nothing more (and its listener is not called after being freed).
+    watcher.close();
+    writer.append("A-1", vec![event(3)], ExpectedVersion::Any).await.expect("append");
+    sleep(50).await;
+    assert_eq!(watcher.known_head(), 2);
+}
