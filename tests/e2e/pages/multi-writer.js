@@ -12,33 +12,31 @@ window.mw = {
   label,
 
   /** Start a subscription from position 0; it collects the events of `stream` until `expected`. */
-  startSubscription(stream, expected, timeoutMs) {
+  startSubscription(stream, expected) {
     const received = [];
     const sub = store.subscribe({ after: 0 });
-    let timer;
-    const timedOut = new Promise((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), timeoutMs);
-    });
     const loop = (async () => {
       for await (const e of sub) {
         if (e.stream !== stream) continue;
         received.push({ id: e.id, position: e.position, version: e.version, type: e.type });
         if (received.length >= expected) break;
       }
-      return 'complete';
-    })();
-    subscription = Promise.race([loop, timedOut]).then(
-      (outcome) => ({ outcome, received }),
-      (err) => ({ outcome: 'error', error: `${err?.name}: ${err?.message}`, received }),
-    ).finally(() => {
-      clearTimeout(timer);
-      sub.close();
-    });
+      return { outcome: received.length >= expected ? 'complete' : 'ended early' };
+    })().catch((err) => ({ outcome: 'error', error: `${err?.name}: ${err?.message}` }));
+    subscription = { sub, loop, received };
   },
 
-  /** Wait for the subscription started above. */
-  waitSubscription() {
-    return subscription;
+  /** Wait up to `timeoutMs` for the subscription started above to collect its events. */
+  async waitSubscription(timeoutMs) {
+    const { sub, loop, received } = subscription;
+    let timer;
+    const timedOut = new Promise((resolve) => {
+      timer = setTimeout(() => resolve({ outcome: 'timeout' }), timeoutMs);
+    });
+    const result = await Promise.race([loop, timedOut]);
+    clearTimeout(timer);
+    sub.close();
+    return { ...result, received };
   },
 
   /**
