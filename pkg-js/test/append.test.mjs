@@ -338,3 +338,46 @@ describe('openStore options', () => {
     assert.equal(await b.streamVersion('S-1'), 0);
   });
 });
+
+// JS strings may hold lone surrogates (not Unicode scalar values). JSON.stringify keeps them
+// (as \ud800 escapes). The store must either keep such a string exactly or refuse it with an
+// InvalidArgumentError; replacing it silently (by U+FFFD) merges distinct names and keys.
+describe('strings with lone surrogates: kept exactly or refused, never altered', () => {
+  /** Appends; returns 'refused' on InvalidArgumentError (nothing written), else 'stored'. */
+  async function tryAppend(store, stream, event) {
+    try {
+      await store.append(stream, event);
+      return 'stored';
+    } catch (e) {
+      assert.ok(isInvalidArgumentError(e), `${e?.name}: ${e?.message}`);
+      return 'refused';
+    }
+  }
+
+  test('stream names: two different names stay two streams', async () => {
+    const store = await memory();
+    const outcomes = [await tryAppend(store, 'A-\uD800', ev()), await tryAppend(store, 'A-\uDC00', ev())];
+    const all = await everything(store);
+    if (outcomes[0] === 'stored') assert.equal(await store.streamVersion('A-\uD800'), 1);
+    if (outcomes[1] === 'stored') assert.equal(await store.streamVersion('A-\uDC00'), 1);
+    assert.equal(await store.streamVersion('A-\uFFFD'), 0, 'a third name was written to');
+    assert.deepEqual(all.map((e) => e.stream), ['A-\uD800', 'A-\uDC00'].filter((_, k) => outcomes[k] === 'stored'));
+  });
+
+  test('types', async () => {
+    const store = await memory();
+    if ((await tryAppend(store, 'S-1', ev('T\uD800'))) === 'stored') {
+      assert.equal((await everything(store))[0].type, 'T\uD800');
+    }
+  });
+
+  test('data: strings and object keys', async () => {
+    const store = await memory();
+    const data = { 'k\uD800': 1, 'k\uDC00': 2, s: 'x\uDC00y' };
+    if ((await tryAppend(store, 'S-1', ev('T', data))) === 'stored') {
+      assert.deepEqual((await everything(store))[0].data, data);
+    } else {
+      assert.deepEqual(await everything(store), []);
+    }
+  });
+});

@@ -207,6 +207,21 @@ describe('checkpoints: at-least-once', () => {
     assert.deepEqual(fresh.map((s) => s.position), [4, 4]);
   });
 
+  for (const how of ['close', 'abort']) {
+    test(`${how} while waiting for a live event: every delivered event counts as finished`, async () => {
+      const store = await memory();
+      await store.append('S-1', batch(3));
+      const controller = new AbortController();
+      const sub = store.subscribe({ checkpoint: 'live', signal: controller.signal });
+      const seen = [];
+      setTimeout(() => (how === 'close' ? sub.close() : controller.abort()), 30);
+      for await (const e of sub) seen.push(e.position);
+      await sub.close();
+      assert.deepEqual(seen, [1, 2, 3]);
+      assert.equal(await store.checkpoints.get('live'), 3);
+    });
+  }
+
   test('throw() on the iterator closes it and rejects with the error', async () => {
     const store = await memory();
     await store.append('S-1', batch(3));
