@@ -1,7 +1,7 @@
 // Packaging: npm pack, install the tarball into a fresh project, run it there (automerge's
 // packaging test, in Node).
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,4 +56,22 @@ test('installed into a fresh project, it opens a memory store, appends and reads
   // Node picks the 'node' condition.
   const resolved = execFileSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('annals'))"], { cwd: app, encoding: 'utf8' });
   assert.match(resolved.trim(), /node_modules\/annals\/dist\/node\.js$/);
+  // The binary is exported for bundlers that need its URL (README "Entry points").
+  const wasm = execFileSync(process.execPath, ['--input-type=module', '-e', "console.log(import.meta.resolve('annals/annals_bg.wasm'))"], { cwd: app, encoding: 'utf8' });
+  assert.match(wasm.trim(), /node_modules\/annals\/dist\/wasm\/annals_bg\.wasm$/);
+  // The installed declarations resolve and type-check in the app.
+  await writeFile(join(app, 'check.ts'), `
+    import { openStore, isInvalidArgumentError, type RecordedEvent } from 'annals';
+    const store = await openStore({ storage: 'memory' });
+    const events: RecordedEvent<{ total: number }>[] = await store.readStream<{ total: number }>('Order-1').toArray();
+    export const total: number = events.reduce((sum, e) => sum + e.data.total, 0);
+    export const guard: (e: unknown) => boolean = isInvalidArgumentError;
+  `);
+  await writeFile(join(app, 'tsconfig.json'), JSON.stringify({
+    compilerOptions: { target: 'ES2022', module: 'NodeNext', moduleResolution: 'NodeNext', lib: ['ES2022', 'DOM'], types: [], strict: true, noEmit: true },
+    files: ['check.ts'],
+  }));
+  const tsc = fileURLToPath(new URL('../../node_modules/.bin/tsc', import.meta.url));
+  const checked = spawnSync(tsc, ['-p', app], { encoding: 'utf8' });
+  assert.equal(checked.status, 0, checked.stdout + checked.stderr);
 });
