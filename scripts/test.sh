@@ -7,31 +7,33 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
+# A hung suite fails the run instead of stalling it: every step has a time limit.
+limit() { local seconds=$1; shift; timeout --kill-after=10 "$seconds" "$@"; }
 # The wasm test runner takes the first WebDriver it finds: name Chromium's explicitly.
 unset GECKODRIVER SAFARIDRIVER
 export CHROMEDRIVER=/usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
 
 step "native: cargo test (core unit tests + conformance suite on memory)"
-cargo test
+limit 900 cargo test
 
 step "no_std: the core builds for wasm32 without std"
-cargo build --lib --no-default-features --target wasm32-unknown-unknown
+limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknown
 
 step "wasm32 in Node: conformance suite on memory"
-cargo test --target wasm32-unknown-unknown --test wasm_node
+limit 900 cargo test --target wasm32-unknown-unknown --test wasm_node
 
 step "wasm32 in headless Chromium: conformance suite and IndexedDB tests"
-cargo test --target wasm32-unknown-unknown --test wasm_browser
+limit 900 cargo test --target wasm32-unknown-unknown --test wasm_browser
 
 step "build the npm package (release wasm + TypeScript layer)"
-bash scripts/build.sh
+limit 900 bash scripts/build.sh
 
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
-(cd pkg-js && npm test)
+(cd pkg-js && limit 900 npm test)
 
 step "demo and multi-page tests in Chromium (Playwright)"
-bash demo/install.sh
-node --test tests/e2e/
+limit 300 bash demo/install.sh
+limit 900 node --test tests/e2e/
 
 printf '\nAll test suites passed.\n'

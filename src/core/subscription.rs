@@ -155,9 +155,10 @@ impl<B: Backend> Subscription<B> {
                 inner.in_hand.set(Some(event.position));
                 return Ok(Some(event));
             }
-            self.save_checkpoint().await?;
-            // Taken before reading: a commit that lands during the read is not missed.
+            // Taken before anything that yields: a commit or a close that lands during the
+            // checkpoint save or the read is not missed.
             let seq = inner.store.notifier.seq();
+            self.save_checkpoint().await?;
             let page = inner
                 .store
                 .backend
