@@ -4,9 +4,30 @@
 use alloc::{format, string::String, vec::Vec};
 
 use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::{Error, Value, MAX_DEPTH};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript string, seen for `String.prototype.isWellFormed` (ES2024).
+    type JsText;
+    #[wasm_bindgen(method, js_name = isWellFormed)]
+    fn is_well_formed(this: &JsText) -> bool;
+}
+
+/// The text of `js` when it is a string: `Some(Err(..))` when it holds a lone surrogate,
+/// which no Rust `String` can carry. Such strings are refused, never altered: replacing the
+/// surrogate would silently merge two different names or keys.
+pub fn string_from_js(js: &JsValue) -> Option<Result<String, &'static str>> {
+    let text = js.as_string()?;
+    // Decoding turns a lone surrogate into U+FFFD, so only then is the original asked.
+    if text.contains('\u{FFFD}') && !js.unchecked_ref::<JsText>().is_well_formed() {
+        return Some(Err("holds a lone surrogate (not Unicode text)"));
+    }
+    Some(Ok(text))
+}
 
 thread_local! {
     static OBJECT_PROTOTYPE: Object = Object::get_prototype_of(&Object::new());
@@ -93,8 +114,8 @@ impl Walk {
                 Err("is not a finite number")
             };
         }
-        if let Some(s) = js.as_string() {
-            return Ok(Value::String(s));
+        if let Some(text) = string_from_js(js) {
+            return text.map(Value::String);
         }
         if js.is_undefined() {
             return Err("is undefined, which is not JSON-compatible");
@@ -141,9 +162,13 @@ impl Walk {
         let mut pairs = Vec::with_capacity(entries.length() as usize);
         for entry in entries.iter() {
             let entry: Array = entry.unchecked_into();
-            let key = entry.get(0).as_string().unwrap_or_default();
+            let key = entry.get(0);
             let len = self.path.len();
             self.path.push('.');
+            let key = match string_from_js(&key) {
+                Some(Ok(key)) => key,
+                _ => return Err("has a key that holds a lone surrogate (not Unicode text)"),
+            };
             self.path.push_str(&key);
             pairs.push((key, self.value(&entry.get(1))?));
             self.path.truncate(len);

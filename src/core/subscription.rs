@@ -110,7 +110,9 @@ impl<B: Backend> Subscription<B> {
         })
     }
 
-    /// The last position delivered, or where the subscription starts.
+    /// The last position delivered; before the first delivery, the position the subscription
+    /// starts after. With a checkpoint, that start is read from storage by the first
+    /// [`next`](Subscription::next): until then it is the `start` the options gave.
     pub fn position(&self) -> u64 {
         self.inner.position.get()
     }

@@ -10,15 +10,17 @@ use crate::core::{
     AppendResult, Direction, Error, EventInput, ExpectedVersion, Filter, RecordedEvent, Snapshot,
     Start,
 };
-use crate::js::{get, set, value_from_js, value_to_js};
+use crate::js::{get, set, string_from_js, value_from_js, value_to_js};
 
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A string argument.
 pub fn string(js: &JsValue, field: &str) -> Result<String, Error> {
-    js.as_string()
-        .ok_or_else(|| Error::invalid(field, "must be a string"))
+    match string_from_js(js) {
+        Some(text) => text.map_err(|reason| Error::invalid(field, reason)),
+        None => Err(Error::invalid(field, "must be a string")),
+    }
 }
 
 /// An optional string option.

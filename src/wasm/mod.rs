@@ -274,7 +274,8 @@ impl WasmSubscription {
         subscription.close().await.map_err(js_err)
     }
 
-    /// The last position delivered, or where the subscription starts.
+    /// The last position delivered, or where the subscription starts (with a checkpoint:
+    /// known once the first `next()` has begun).
     #[wasm_bindgen(getter)]
     pub fn position(&self) -> f64 {
         self.subscription.position() as f64
