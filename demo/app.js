@@ -10,7 +10,7 @@ import { openStore } from 'annals';
 const listParam = new URLSearchParams(location.search).get('list');
 const LIST_ID = listParam && /^[\w-]{1,64}$/.test(listParam) ? listParam : 'default';
 const STREAM = `List-${LIST_ID}`;
-const MAX_ATTEMPTS = 5;
+const MAX_ATTEMPTS = 10;
 
 const $ = (testid) => document.querySelector(`[data-testid="${testid}"]`);
 const ui = {
@@ -95,6 +95,8 @@ async function execute(decide) {
       return;
     } catch (err) {
       if (err?.name === 'WrongExpectedVersionError' && attempt < MAX_ATTEMPTS) {
+        // another tab appended first: catch up, then decide again on the new state
+        document.body.dataset.conflicts = String(Number(document.body.dataset.conflicts ?? 0) + 1);
         await refresh();
         continue;
       }
@@ -103,13 +105,19 @@ async function execute(decide) {
   }
 }
 
+// Commands of this tab run one at a time; conflicts can then only come from other tabs.
+let commands = Promise.resolve();
 function run(decide) {
-  execute(decide)
+  commands = commands
+    .then(() => execute(decide))
     .then(clearError, showError)
     .finally(render);
 }
 
-const addItem = (name) => () => [{ type: 'ItemAdded', data: { itemId: crypto.randomUUID(), name } }];
+const addItem = (name) => {
+  const itemId = crypto.randomUUID();
+  return () => [{ type: 'ItemAdded', data: { itemId, name } }];
+};
 const setChecked = (itemId, checked) => () => {
   const item = state.items.get(itemId);
   if (!item || item.checked === checked) return [];

@@ -175,3 +175,50 @@ test('demo: a change in one page appears live in a second page', { timeout: 120_
   );
   assert.deepEqual([...one.problems, ...two.problems], [], 'no page errors');
 });
+
+test('demo: two pages adding at the same moment both land (conflicts are retried)', { timeout: 120_000 }, async (t) => {
+  ensureDemoInstalled();
+  const server = await startServer();
+  const profile = tempDir('annals-e2e-demo-c-');
+  let context;
+  t.after(async () => {
+    await context?.close().catch(() => {});
+    await server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  context = await launchContext(profile);
+  const one = await openDemo(context, server.url, 'page 1');
+  const two = await openDemo(context, server.url, 'page 2');
+
+  // Each page submits 5 items in one go; both pages at once.
+  const submitAll = (names) => {
+    const input = document.querySelector('[data-testid="new-item-input"]');
+    const form = document.querySelector('[data-testid="add-form"]');
+    for (const name of names) {
+      input.value = name;
+      form.requestSubmit();
+    }
+  };
+  const names1 = ['a1', 'a2', 'a3', 'a4', 'a5'];
+  const names2 = ['b1', 'b2', 'b3', 'b4', 'b5'];
+  await Promise.all([one.page.evaluate(submitAll, names1), two.page.evaluate(submitAll, names2)]);
+  await Promise.all([waitVersion(one.page, 10), waitVersion(two.page, 10)]);
+
+  const list1 = await readList(one.page);
+  const list2 = await readList(two.page);
+  assert.deepEqual(list1.map((i) => i.name).sort(), [...names1, ...names2].sort(), 'page 1 has all 10 items');
+  assert.deepEqual(list2, list1, 'both pages show the same list in the same order');
+  // each page's own items keep their submit order
+  assert.deepEqual(list1.map((i) => i.name).filter((n) => n.startsWith('a')), names1);
+  assert.deepEqual(list1.map((i) => i.name).filter((n) => n.startsWith('b')), names2);
+  for (const page of [one.page, two.page]) {
+    const log = await readLog(page);
+    assert.deepEqual(log.map((r) => r.version), [10, 9, 8, 7, 6, 5, 4, 3, 2, 1]);
+    assert.ok(log.every((r) => r.type === 'ItemAdded'));
+    assert.equal(await page.isHidden('[data-testid="error"]'), true, 'no error shown');
+  }
+  const conflicts = await Promise.all([one.page, two.page].map((p) => p.getAttribute('body', 'data-conflicts')));
+  t.diagnostic(`conflicts retried: page 1 ${conflicts[0] ?? 0}, page 2 ${conflicts[1] ?? 0}`);
+  assert.deepEqual([...one.problems, ...two.problems], [], 'no page errors');
+});
