@@ -19,6 +19,7 @@ mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
 pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
+pub(crate) use backend::check_snapshot_version;
 pub use error::{Error, StorageError, StorageErrorKind};
 pub use event::{validate_name, AppendResult, EventInput, RecordedEvent, MAX_NAME_CHARS};
 pub use filter::Filter;

@@ -22,7 +22,7 @@ use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{BroadcastChannel, IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode, MessageEvent};
 
 use crate::core::{
-    decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Direction, Error, Filter,
+    check_snapshot_version, decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Direction, Error, Filter,
     Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
@@ -321,12 +321,9 @@ impl Backend for IdbBackend {
                 return Err(e.into());
             }
         };
-        if snapshot.version > version {
+        if let Err(refused) = check_snapshot_version(snapshot, version) {
             completion.abort();
-            return Err(Error::invalid(
-                "snapshot.version",
-                alloc::format!("is {}, beyond the stream's version {version}", snapshot.version),
-            ));
+            return Err(refused);
         }
         Pending::new(snapshots.put(&encode_snapshot(stream, snapshot)), "write snapshot")?.result().await?;
         Ok(completion.committed().await?)
