@@ -359,3 +359,17 @@ async fn idb_a_commit_in_one_store_reaches_the_other_stores_notifier() {
     sleep(50).await;
     assert_eq!(watcher.known_head(), 2);
 }
+
+/// Group commit on IndexedDB: 64 appends issued together share transactions — the first
+/// commits alone, the rest that queued meanwhile in one more — with every outcome the one a
+/// one-by-one decision in call order gives (asserted inside `concurrent_appends`).
+#[wasm_bindgen_test]
+async fn idb_concurrent_appends_share_transactions() {
+    let backend = IdbBackend::open(&unique("group")).await.expect("open IndexedDB");
+    let store = Store::open(conformance::Instrumented::counting(backend), StoreConfig::default())
+        .await
+        .expect("open store");
+    conformance::concurrent_appends(&store).await;
+    // 4 setup appends one by one, then the 64 in 2 transactions.
+    assert_eq!(store.backend().transactions.get(), 4 + 2);
+}

@@ -9,6 +9,7 @@ mod backend;
 mod error;
 mod event;
 mod filter;
+mod group;
 mod memory;
 mod notify;
 mod read;
@@ -19,6 +20,7 @@ mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
 pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
+#[cfg(all(feature = "std", target_arch = "wasm32"))]
 pub(crate) use backend::check_snapshot_version;
 pub use error::{Error, StorageError, StorageErrorKind};
 pub use event::{validate_name, AppendResult, EventInput, RecordedEvent, MAX_NAME_CHARS};

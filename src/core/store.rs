@@ -6,6 +6,7 @@ use alloc::{rc::Rc, vec::Vec};
 
 use super::append::AppendRequest;
 use super::backend::{Backend, Snapshot};
+use super::group::Group;
 use super::error::Error;
 use super::event::{validate_name, AppendResult, EventInput};
 use super::notify::Notifier;
@@ -60,6 +61,7 @@ pub struct Store<B> {
     pub(crate) notifier: Notifier,
     config: StoreConfig,
     closed: Cell<bool>,
+    group: Group,
 }
 
 impl<B: Backend> Store<B> {
@@ -78,12 +80,14 @@ impl<B: Backend> Store<B> {
             notifier,
             config,
             closed: Cell::new(false),
+            group: Group::default(),
         }))
     }
 
     /// Appends `events` to `stream`, all or nothing, if the stream's version meets `expected`
     /// when the transaction decides. A retry of an append that committed reports the original
-    /// result and writes nothing.
+    /// result and writes nothing. Appends made while another is committing share the next
+    /// transaction (group commit), each with its own check and outcome, decided in call order.
     pub async fn append(
         &self,
         stream: &str,
@@ -99,18 +103,7 @@ impl<B: Backend> Store<B> {
             (self.config.now)(),
             self.config.new_id,
         )?;
-        let outcome = self
-            .backend
-            .append(core::slice::from_ref(&request))
-            .await?
-            .pop()
-            .ok_or_else(|| {
-                Error::Storage(super::StorageError::other(
-                    "the backend reported no outcome",
-                ))
-            })??;
-        self.notifier.advance(outcome.position);
-        Ok(outcome)
+        self.group.append(&self.backend, &self.notifier, &self.closed, request).await
     }
 
     /// The stream's last version, 0 when it has no events.

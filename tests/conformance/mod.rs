@@ -23,7 +23,8 @@ macro_rules! suite {
             duplicate_event_ids, invalid_input_leaves_store_unchanged, paging_over_10k_events,
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
-            snapshots, close_ends_everything, batch_outcomes_are_independent);
+            snapshots, close_ends_everything, batch_outcomes_are_independent,
+            concurrent_appends_decide_in_call_order);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
         $(
@@ -135,48 +136,177 @@ pub fn yield_now() -> impl Future<Output = ()> {
     Yield(false)
 }
 
-/// A backend that yields to other futures before every operation, as real storage does.
-/// Running the suite on it natively finds interleavings the memory backend never shows
-/// (a close landing while a checkpoint is being saved, say).
+/// A backend wrapper for tests: optionally yields to other futures before every operation,
+/// as real storage does (running the suite so finds interleavings the memory backend never
+/// shows, such as a close landing mid-save), and counts append transactions.
 #[derive(Debug, Default)]
-pub struct Yielding<B>(pub B);
+pub struct Instrumented<B> {
+    pub inner: B,
+    pub yields: bool,
+    /// How many times `Backend::append` was called: one per storage transaction.
+    pub transactions: Cell<usize>,
+}
 
-impl<B: Backend> Backend for Yielding<B> {
-    async fn head(&self) -> Result<u64, StorageError> {
-        yield_now().await;
-        self.0.head().await
+impl<B> Instrumented<B> {
+    /// `inner`, yielding before every operation.
+    pub fn yielding(inner: B) -> Self {
+        Instrumented {
+            inner,
+            yields: true,
+            transactions: Cell::new(0),
+        }
     }
-    async fn append(&self, requests: &[AppendRequest]) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
-        yield_now().await;
-        self.0.append(requests).await
+
+    /// `inner`, counting only.
+    pub fn counting(inner: B) -> Self {
+        Instrumented {
+            inner,
+            yields: false,
+            transactions: Cell::new(0),
+        }
+    }
+
+    async fn step(&self) {
+        if self.yields {
+            yield_now().await;
+        }
+    }
+}
+
+impl<B: Backend> Backend for Instrumented<B> {
+    async fn head(&self) -> Result<u64, StorageError> {
+        self.step().await;
+        self.inner.head().await
+    }
+    async fn append(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        self.step().await;
+        self.transactions.set(self.transactions.get() + 1);
+        self.inner.append(requests).await
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
-        yield_now().await;
-        self.0.stream_version(stream).await
+        self.step().await;
+        self.inner.stream_version(stream).await
     }
-    async fn read_stream(&self, stream: &str, from: u64, direction: Direction, limit: usize) -> Result<Vec<RecordedEvent>, StorageError> {
-        yield_now().await;
-        self.0.read_stream(stream, from, direction, limit).await
+    async fn read_stream(
+        &self,
+        stream: &str,
+        from: u64,
+        direction: Direction,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StorageError> {
+        self.step().await;
+        self.inner.read_stream(stream, from, direction, limit).await
     }
-    async fn read_all(&self, range: PositionRange, direction: Direction, limit: usize, filter: &Filter) -> Result<Page, StorageError> {
-        yield_now().await;
-        self.0.read_all(range, direction, limit, filter).await
+    async fn read_all(
+        &self,
+        range: PositionRange,
+        direction: Direction,
+        limit: usize,
+        filter: &Filter,
+    ) -> Result<Page, StorageError> {
+        self.step().await;
+        self.inner.read_all(range, direction, limit, filter).await
     }
     async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError> {
-        yield_now().await;
-        self.0.checkpoint(name).await
+        self.step().await;
+        self.inner.checkpoint(name).await
     }
     async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StorageError> {
-        yield_now().await;
-        self.0.set_checkpoint(name, position).await
+        self.step().await;
+        self.inner.set_checkpoint(name, position).await
     }
     async fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StorageError> {
-        yield_now().await;
-        self.0.snapshot(stream).await
+        self.step().await;
+        self.inner.snapshot(stream).await
     }
     async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error> {
-        yield_now().await;
-        self.0.save_snapshot(stream, snapshot).await
+        self.step().await;
+        self.inner.save_snapshot(stream, snapshot).await
+    }
+    fn watch(&self, notifier: &Notifier) {
+        self.inner.watch(notifier)
+    }
+    fn close(&self) {
+        self.inner.close()
+    }
+}
+
+/// 64 appends issued at once across 8 streams, mixing passing and failing checks, after 4
+/// appends one by one: every outcome is the one deciding them one by one in call order gives.
+pub async fn concurrent_appends<B: Backend>(store: &Rc<Store<B>>) {
+    use ExpectedVersion::*;
+    for s in 0..8 {
+        if s % 2 == 0 {
+            append(store, &format!("g-{s}"), 1).await;
+        }
+    }
+    let before = read_all(store, ReadAllOptions::default()).await.len() as u64;
+    // What each append must report, deciding them one by one in call order.
+    let mut heads: Vec<u64> = (0..8).map(|s| if s % 2 == 0 { 1 } else { 0 }).collect();
+    let mut head = before;
+    let mut expected_outcomes = Vec::new();
+    let mut calls = Vec::new();
+    for i in 0..64u32 {
+        let s = (i % 8) as usize;
+        let stream = format!("g-{s}");
+        let events: Vec<EventInput> = (0..1 + i % 3)
+            .map(|k| event("G", (i * 10 + k) as i64).with_id(id(1000 + i * 10 + k)))
+            .collect();
+        let n = events.len() as u64;
+        let (expected, ok) = match i % 4 {
+            0 => (Exact(heads[s] + 1), false), // wrong: ahead
+            1 => (Exact(heads[s]), true),      // right
+            2 => (
+                if heads[s] == 0 {
+                    NoStream
+                } else {
+                    StreamExists
+                },
+                true,
+            ),
+            _ => (Any, true),
+        };
+        if i == 63 {
+            // A duplicate of an id the first passing append of this call order wrote.
+            calls.push((stream.clone(), vec![event("G", 10).with_id(id(1010))], Any));
+            expected_outcomes.push(Err(Error::DuplicateEventId { id: id(1010) }));
+            continue;
+        }
+        if ok {
+            heads[s] += n;
+            head += n;
+            expected_outcomes.push(Ok(AppendResult {
+                next_expected_version: heads[s],
+                position: head,
+            }));
+        } else {
+            expected_outcomes.push(Err(Error::WrongExpectedVersion {
+                stream: stream.clone(),
+                expected,
+                actual: heads[s],
+            }));
+        }
+        calls.push((stream, events, expected));
+    }
+    let outcomes =
+        futures::future::join_all(calls.into_iter().map(|(stream, events, expected)| {
+            let store = store.clone();
+            async move { store.append(&stream, events, expected).await }
+        }))
+        .await;
+    assert_eq!(outcomes, expected_outcomes);
+    let all = read_all(store, ReadAllOptions::default()).await;
+    assert_eq!(
+        positions(&all),
+        (1..=head).collect::<Vec<_>>(),
+        "positions gapless, nothing partial"
+    );
+    for s in 0..8 {
+        let stream = read_stream(store, &format!("g-{s}"), ReadStreamOptions::default()).await;
+        assert_eq!(versions(&stream), (1..=heads[s]).collect::<Vec<_>>());
     }
 }
 
@@ -951,4 +1081,10 @@ pub async fn batch_outcomes_are_independent<B: Backend>(store: Rc<Store<B>>) {
         "positions stay gapless"
     );
     assert_eq!(store.backend().head().await, Ok(5));
+}
+
+/// Group commit: appends issued concurrently are decided in call order, each with its own
+/// check and outcome; none is partial and positions stay gapless.
+pub async fn concurrent_appends_decide_in_call_order<B: Backend>(store: Rc<Store<B>>) {
+    concurrent_appends(&store).await;
 }
