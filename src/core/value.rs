@@ -1,6 +1,6 @@
 //! JSON-compatible values: what event data, metadata and snapshot state are made of.
 
-use ::core::fmt::{self, Write};
+use ::core::fmt::Write;
 use alloc::{string::String, vec::Vec};
 
 /// How deeply arrays and objects may nest. Deeper input (or a cycle) is rejected, never
@@ -61,11 +61,7 @@ impl Value {
             Value::Null => 4,
             Value::Bool(true) => 4,
             Value::Bool(false) => 5,
-            Value::Number(n) => {
-                let mut counter = Counter(0);
-                let _ = write!(counter, "{n}");
-                counter.0
-            }
+            Value::Number(n) => number_json_len(*n),
             Value::String(s) => json_string_len(s),
             Value::Array(items) => {
                 2 + items.iter().map(Value::json_len).sum::<usize>() + items.len().saturating_sub(1)
@@ -94,7 +90,8 @@ impl Value {
         }
         match self {
             Value::Number(n) if !n.is_finite() => {
-                Err(alloc::format!("{path}: {n} is not a finite number"))
+                let what = if n.is_nan() { "NaN" } else { "an infinity" };
+                Err(alloc::format!("{path}: {what} is not a finite number"))
             }
             Value::Array(items) => items.iter().enumerate().try_for_each(|(i, v)| {
                 let len = path.len();
@@ -115,6 +112,23 @@ impl Value {
     }
 }
 
+/// The length of a number's JSON text: exact for integers below 10^21 (which JavaScript
+/// writes out in full), otherwise an upper bound (sign, 17 digits, point and exponent).
+/// Bounding instead of formatting keeps float formatting out of the wasm module.
+fn number_json_len(n: f64) -> usize {
+    let magnitude = n.abs();
+    if n.fract() != 0.0 || magnitude >= 1e19 {
+        return 24;
+    }
+    let mut digits = 1;
+    let mut rest = magnitude as u64;
+    while rest >= 10 {
+        rest /= 10;
+        digits += 1;
+    }
+    digits + usize::from(n < 0.0)
+}
+
 fn json_string_len(s: &str) -> usize {
     2 + s
         .chars()
@@ -124,15 +138,6 @@ fn json_string_len(s: &str) -> usize {
             c => c.len_utf8(),
         })
         .sum::<usize>()
-}
-
-struct Counter(usize);
-
-impl Write for Counter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
-    }
 }
 
 impl From<&str> for Value {
@@ -184,13 +189,18 @@ mod tests {
                 "b",
                 Value::from(vec![Value::Null, Value::Bool(false), Value::from("x\"y")]),
             ),
-            ("é", Value::from(1.5)),
+            ("é", Value::from(-120i64)),
         ]);
-        // {"a":1,"b":[null,false,"x\"y"],"é":1.5}
-        assert_eq!(
-            v.json_len(),
-            r#"{"a":1,"b":[null,false,"x\"y"],"é":1.5}"#.len()
-        );
+        assert_eq!(v.json_len(), r#"{"a":1,"b":[null,false,"x\"y"],"é":-120}"#.len());
+    }
+
+    #[test]
+    fn json_len_bounds_numbers_that_are_not_small_integers() {
+        for (n, text) in [(0.1, "0.1"), (-1.5e300, "-1.5e+300"), (1e21, "1e+21"), (-0.0, "0")] {
+            let len = Value::from(n).json_len();
+            assert!(len >= text.len() && len <= 24, "{text}: {len}");
+        }
+        assert_eq!(Value::from(9_007_199_254_740_991i64).json_len(), 16);
     }
 
     #[test]
