@@ -23,8 +23,8 @@ limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknow
 step "wasm32 in Node: conformance suite on memory"
 limit 900 cargo test --target wasm32-unknown-unknown --test wasm_node
 
-step "wasm32 in headless Chromium: conformance suite and IndexedDB tests"
-limit 900 cargo test --target wasm32-unknown-unknown --test wasm_browser
+step "wasm32 in headless Chromium: conformance suite and IndexedDB tests, on a page and in a worker"
+limit 900 cargo test --target wasm32-unknown-unknown --test wasm_browser --test wasm_worker
 
 step "build the npm package (release wasm + TypeScript layer)"
 limit 900 bash scripts/build.sh
