@@ -138,6 +138,7 @@ export function report({ env, node, runs }) {
     `load average at start: ${env.load.join(' ')}${shared ? ' — a SHARED machine (load > 1): other work ran alongside; contestants were interleaved so it fell on all of them' : ''}`,
     `method: ${env.reps} repetitions after ${env.warmup} warm-up, contestants interleaved in rotating order; write workloads on a fresh database per repetition; read workloads (c, d) fill each contestant's database once and read it every repetition; ratios are the median (min–max) of per-repetition ratios annals ÷ contestant (below 1: annals faster); latencies pooled over repetitions; run took ${env.seconds} s`,
     ...(scaled ? [scaled] : []),
+    ...(env.scaled ?? []).map((x) => `scaled down: ${x}`),
   ];
   const sections = [];
   if (nodeRows) sections.push({ title: 'Node: annals memory backend vs Emmett in-memory event store', t: resultTable(nodeRows) });
