@@ -62,23 +62,30 @@ function rotate(list, k) {
   return [...list.slice(i), ...list.slice(0, i)];
 }
 
-// Which IndexedDB backing store the profile holds: LevelDB keeps `*.indexeddb.leveldb`
-// directories, the SQLite store keeps SQLite database files.
+// Which IndexedDB backing store the profile holds. LevelDB keeps one
+// `<origin>.indexeddb.leveldb` directory per origin; the SQLite store keeps an `<origin>`
+// directory with one SQLite file per database (header "SQLite format 3"). The page leaves a
+// marker database behind so there is something to find after the benchmark databases are gone.
 function backingStoreOf(profile) {
-  const found = [];
+  const leveldb = [], sqlite = [];
   const walk = (dir, depth) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (/indexeddb/i.test(p) && /\.leveldb$|\.sqlite|\.db$|sqlite/i.test(e.name)) found.push(path.relative(profile, p));
+      if (e.isDirectory() && e.name.endsWith('.indexeddb.leveldb')) leveldb.push(path.relative(profile, p));
+      else if (e.isFile() && /IndexedDB/.test(p)) {
+        const head = Buffer.alloc(16);
+        const fd = fs.openSync(p, 'r');
+        fs.readSync(fd, head, 0, 16, 0);
+        fs.closeSync(fd);
+        if (head.toString('latin1') === 'SQLite format 3\0') sqlite.push(`${path.relative(profile, p)} (SQLite file)`);
+      }
       if (e.isDirectory() && depth < 6) walk(p, depth + 1);
     }
   };
   try { walk(profile, 0); } catch {}
-  const leveldb = found.filter((f) => /\.leveldb$/.test(f));
-  const sqlite = found.filter((f) => !/\.leveldb/.test(f));
-  if (sqlite.length && !leveldb.length) return { store: 'SQLite', evidence: sqlite.slice(0, 3) };
-  if (leveldb.length && !sqlite.length) return { store: 'LevelDB', evidence: leveldb.slice(0, 3) };
-  if (leveldb.length && sqlite.length) return { store: 'both?', evidence: found.slice(0, 4) };
+  if (sqlite.length && !leveldb.length) return { store: 'SQLite', evidence: sqlite.slice(0, 2) };
+  if (leveldb.length && !sqlite.length) return { store: 'LevelDB', evidence: leveldb.slice(0, 2) };
+  if (leveldb.length && sqlite.length) return { store: 'both?', evidence: [...leveldb.slice(0, 1), ...sqlite.slice(0, 1)] };
   return { store: 'unknown', evidence: [] };
 }
 
@@ -99,6 +106,12 @@ async function browserMatrix(server, label, extraArgs) {
     return page;
   };
   const page = await newPage();
+  await page.evaluate(() => new Promise((resolve, reject) => {
+    const r = indexedDB.open('bench-marker', 1);
+    r.onupgradeneeded = () => r.result.createObjectStore('marker');
+    r.onsuccess = () => { r.result.close(); resolve(); };
+    r.onerror = () => reject(r.error);
+  }));
   const results = {}; // workload -> contestant -> [rep result]
   const rep = (w, c, p) => page.evaluate(([w, c, p]) => globalThis.bench.rep(w, c, p), [w, c, p]);
   const put = (w, c, r) => ((results[w] ??= {})[c] ??= []).push(r);
