@@ -20,11 +20,18 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  step "apt-get install chromium chromium-driver"
+# Three browser engines for the wasm suites: Chromium, Firefox ESR, WebKitGTK (under Xvfb).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/firefox-esr ] \
+  || [ ! -x /usr/bin/WebKitWebDriver ] || ! command -v xvfb-run >/dev/null; then
+  step "apt-get install chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium chromium-driver >/dev/null
+  apt-get install -y -qq chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth >/dev/null
+fi
+
+if ! command -v geckodriver >/dev/null; then
+  step "cargo install geckodriver (a few minutes, once)"
+  cargo install geckodriver --locked
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

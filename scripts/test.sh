@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: native, no_std build, wasm in Node and in
-# headless Chromium (IndexedDB), the built npm package in Node, and the demo end to end.
+# Installs what is missing, then runs every test: native, no_std build, wasm in Node, wasm in
+# Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker), the built npm package in
+# Node, and the demo end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,9 +10,18 @@ bash scripts/setup.sh
 step() { printf '\n== %s\n' "$*"; }
 # A hung suite fails the run instead of stalling it: every step has a time limit.
 limit() { local seconds=$1; shift; timeout --kill-after=10 "$seconds" "$@"; }
-# The wasm test runner takes the first WebDriver it finds: name Chromium's explicitly.
-unset GECKODRIVER SAFARIDRIVER
-export CHROMEDRIVER=/usr/bin/chromedriver
+# The wasm test runner takes the first WebDriver it finds on PATH (geckodriver first): every
+# browser run names its driver and only that one.
+unset CHROMEDRIVER GECKODRIVER SAFARIDRIVER
+in_browser() {
+  local engine=$1; shift
+  case $engine in
+    chromium) CHROMEDRIVER=/usr/bin/chromedriver limit 900 "$@" ;;
+    firefox) GECKODRIVER=$(command -v geckodriver) limit 900 "$@" ;;
+    # WebKitGTK's MiniBrowser has no headless mode: it gets a virtual display.
+    webkit) SAFARIDRIVER=/usr/bin/WebKitWebDriver xvfb-run -a timeout --kill-after=10 900 "$@" ;;
+  esac
+}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
 
 step "native: cargo test (core unit tests + conformance suite on memory)"
@@ -23,8 +33,10 @@ limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknow
 step "wasm32 in Node: conformance suite on memory"
 limit 900 cargo test --target wasm32-unknown-unknown --test wasm_node
 
-step "wasm32 in headless Chromium: conformance suite and IndexedDB tests, on a page and in a worker"
-limit 900 cargo test --target wasm32-unknown-unknown --test wasm_browser --test wasm_worker
+for engine in chromium firefox webkit; do
+  step "wasm32 in $engine: conformance suite and IndexedDB tests, on a page and in a worker"
+  in_browser "$engine" cargo test --target wasm32-unknown-unknown --test wasm_browser --test wasm_worker
+done
 
 step "build the npm package (release wasm + TypeScript layer)"
 limit 900 bash scripts/build.sh
