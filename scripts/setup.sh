@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Installs what building and testing annals needs and is missing; quick when nothing is.
-# Everything comes from crates.io, npm and Debian: nothing downloads binaries from elsewhere.
+# Installs what is missing, quickly when nothing is. Everything comes from crates.io, npm and
+# Debian: nothing downloads binaries from elsewhere.
+#   bash scripts/setup.sh        build tools and Chromium (the demo and bench commands)
+#   bash scripts/setup.sh test   also Firefox ESR, WebKitGTK, Xvfb and their WebDrivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
+purpose=${1:-build}
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -20,21 +23,29 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-# Three browser engines for the wasm suites: Chromium, Firefox ESR, WebKitGTK (under Xvfb).
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || [ ! -x /usr/bin/firefox-esr ] \
-  || [ ! -x /usr/bin/WebKitWebDriver ] || ! command -v xvfb-run >/dev/null; then
-  step "apt-get install chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth"
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci (typescript, playwright-core, binaryen)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  step "apt-get install chromium chromium-driver"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq chromium chromium-driver firefox-esr webkit2gtk-driver xvfb xauth >/dev/null
+  apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+[ "$purpose" = test ] || exit 0
+
+# The wasm suites also run in Firefox ESR and WebKitGTK (which needs a display: Xvfb).
+if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || ! command -v xvfb-run >/dev/null; then
+  step "apt-get install firefox-esr webkit2gtk-driver xvfb xauth"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq firefox-esr webkit2gtk-driver xvfb xauth >/dev/null
 fi
 
 if ! command -v geckodriver >/dev/null; then
   step "cargo install geckodriver (a few minutes, once)"
   cargo install geckodriver --locked
-fi
-
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "npm ci (typescript, playwright-core, binaryen)"
-  npm ci --no-audit --no-fund --loglevel=error
 fi

@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh test
 
 step() { printf '\n== %s\n' "$*"; }
 # A hung suite fails the run instead of stalling it: every step has a time limit.
