@@ -99,7 +99,12 @@ impl<B: Backend> Backend for Faulty<B> {
         &self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
-        forward!(self, "append", self.inner.append(requests), injected("append"))
+        forward!(
+            self,
+            "append",
+            self.inner.append(requests),
+            injected("append")
+        )
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
         forward!(
@@ -138,7 +143,12 @@ impl<B: Backend> Backend for Faulty<B> {
         )
     }
     async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError> {
-        forward!(self, "checkpoint", self.inner.checkpoint(name), injected("checkpoint"))
+        forward!(
+            self,
+            "checkpoint",
+            self.inner.checkpoint(name),
+            injected("checkpoint")
+        )
     }
     async fn set_checkpoint(&self, name: &str, position: u64) -> Result<(), StorageError> {
         forward!(
@@ -149,7 +159,12 @@ impl<B: Backend> Backend for Faulty<B> {
         )
     }
     async fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StorageError> {
-        forward!(self, "snapshot", self.inner.snapshot(stream), injected("snapshot"))
+        forward!(
+            self,
+            "snapshot",
+            self.inner.snapshot(stream),
+            injected("snapshot")
+        )
     }
     async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error> {
         forward!(
@@ -178,7 +193,12 @@ struct Observed {
 
 async fn observe<B: Backend>(backend: &B) -> Observed {
     let page = backend
-        .read_all(PositionRange::after(0), Direction::Forward, usize::MAX, &Filter::default())
+        .read_all(
+            PositionRange::after(0),
+            Direction::Forward,
+            usize::MAX,
+            &Filter::default(),
+        )
         .await
         .expect("read_all");
     let mut versions = Vec::new();
@@ -208,7 +228,10 @@ fn id(n: u32) -> String {
 
 fn events(ids: &[u32]) -> Vec<EventInput> {
     ids.iter()
-        .map(|&n| EventInput::new("Happened", Value::object([("n", Value::from(n as i64))])).with_id(id(n)))
+        .map(|&n| {
+            EventInput::new("Happened", Value::object([("n", Value::from(n as i64))]))
+                .with_id(id(n))
+        })
         .collect()
 }
 
@@ -263,7 +286,13 @@ impl Run {
     /// After a step whose call failed: the error, and where the failure left storage. `whole`
     /// steps make one storing call, so a failed one leaves storage exactly as the step found
     /// it. `None`: other calls ran concurrently after the failure; the caller checks.
-    async fn check_failure(&mut self, step: &str, error: &Error, before: Option<&Observed>, whole: bool) {
+    async fn check_failure(
+        &mut self,
+        step: &str,
+        error: &Error,
+        before: Option<&Observed>,
+        whole: bool,
+    ) {
         let method = self.plan.fired.get().expect("a call failed");
         self.hit = Some((step.to_string(), method));
         assert_eq!(
@@ -274,8 +303,16 @@ impl Run {
         let Some(before) = before else { return };
         if self.plan.mode == Mode::Fail {
             let now = observe(&*self.inner).await;
-            let at_failure = self.plan.at_failure.borrow().clone().expect("observed at failure");
-            assert_eq!(now, at_failure, "{step}: the failed {method} changed storage");
+            let at_failure = self
+                .plan
+                .at_failure
+                .borrow()
+                .clone()
+                .expect("observed at failure");
+            assert_eq!(
+                now, at_failure,
+                "{step}: the failed {method} changed storage"
+            );
             if whole {
                 assert_eq!(now, *before, "{step}: a failed step changed storage");
             }
@@ -295,12 +332,16 @@ macro_rules! step {
         let first = $op.await;
         match (first, $run.fired()) {
             (Ok(v), None) => v,
-            (Ok(v), Some(method)) => panic!("{}: {method} failed, yet the step returned {v:?}", $name),
+            (Ok(v), Some(method)) => {
+                panic!("{}: {method} failed, yet the step returned {v:?}", $name)
+            }
             (Err(e), None) => panic!("{}: failed with no fault injected: {e:?}", $name),
             (Err(e), Some(_)) => {
                 $run.check_failure($name, &e, Some(&before), $whole).await;
                 let after_failure = observe(&*$run.inner).await;
-                let retried = $op.await.unwrap_or_else(|e| panic!("{}: the retry failed: {e:?}", $name));
+                let retried = $op
+                    .await
+                    .unwrap_or_else(|e| panic!("{}: the retry failed: {e:?}", $name));
                 if $run.plan.mode == Mode::AckLost && $whole {
                     assert_eq!(
                         observe(&*$run.inner).await,
@@ -319,7 +360,10 @@ macro_rules! step {
 /// nothing — commits alone, and the other three share the next backend call (group commit),
 /// the third depending on the first's write. Failed ones are retried together, with the same
 /// ids, so a retry lands where the original would have.
-async fn concurrent(run: &mut Run, store: &Rc<Store<Faulty<MemoryBackend>>>) -> Vec<Result<AppendResult, Error>> {
+async fn concurrent(
+    run: &mut Run,
+    store: &Rc<Store<Faulty<MemoryBackend>>>,
+) -> Vec<Result<AppendResult, Error>> {
     let calls: Vec<(&str, Vec<u32>, ExpectedVersion)> = vec![
         ("Order-1", vec![1], ExpectedVersion::NoStream),
         ("Cart-1", vec![5], ExpectedVersion::Any),
@@ -345,14 +389,21 @@ async fn concurrent(run: &mut Run, store: &Rc<Store<Faulty<MemoryBackend>>>) -> 
         })
         .collect();
     match run.fired() {
-        None => assert!(failed.is_empty(), "appends failed with no fault injected: {outcomes:?}"),
+        None => assert!(
+            failed.is_empty(),
+            "appends failed with no fault injected: {outcomes:?}"
+        ),
         Some(method) => {
             assert_eq!(method, "append", "only appends are made here");
-            assert!(!failed.is_empty(), "the failed append call failed nobody: {outcomes:?}");
+            assert!(
+                !failed.is_empty(),
+                "the failed append call failed nobody: {outcomes:?}"
+            );
             let after_failure = observe(&*run.inner).await;
             for &i in &failed {
                 let e = outcomes[i].clone().unwrap_err();
-                run.check_failure("concurrent appends", &e, None, false).await;
+                run.check_failure("concurrent appends", &e, None, false)
+                    .await;
                 if run.plan.mode == Mode::Fail {
                     // Whatever else committed meanwhile, nothing of a failed append did.
                     for n in &calls[i].1 {
@@ -364,10 +415,15 @@ async fn concurrent(run: &mut Run, store: &Rc<Store<Faulty<MemoryBackend>>>) -> 
                 }
             }
             for (i, r) in issue(failed).await {
-                outcomes[i] = Ok(r.unwrap_or_else(|e| panic!("append {i}: the retry failed: {e:?}")));
+                outcomes[i] =
+                    Ok(r.unwrap_or_else(|e| panic!("append {i}: the retry failed: {e:?}")));
             }
             if run.plan.mode == Mode::AckLost {
-                assert_eq!(observe(&*run.inner).await, after_failure, "a retry after a lost ack wrote again");
+                assert_eq!(
+                    observe(&*run.inner).await,
+                    after_failure,
+                    "a retry after a lost ack wrote again"
+                );
             }
         }
     }
@@ -412,16 +468,27 @@ async fn scenario(run: &mut Run) {
         match poll_until_stuck(pull.as_mut()) {
             Poll::Pending => break pull,
             Poll::Ready(Ok(Some(e))) => {
-                assert_eq!(run.fired(), None, "resumed pull: a call failed, yet it delivered");
+                assert_eq!(
+                    run.fired(),
+                    None,
+                    "resumed pull: a call failed, yet it delivered"
+                );
                 run.resumed.push(e.position);
             }
             Poll::Ready(Ok(None)) => panic!("resumed pull: ended while open"),
             // Retried by the next turn of the loop.
-            Poll::Ready(Err(e)) => run.check_failure("resumed pull", &e, Some(&before), false).await,
+            Poll::Ready(Err(e)) => {
+                run.check_failure("resumed pull", &e, Some(&before), false)
+                    .await
+            }
         }
     };
     step!(run, "close resumed", whole: true, sub.close());
-    assert_eq!(poll_until_stuck(waiting.as_mut()), Poll::Ready(Ok(None)), "close ends a waiting next()");
+    assert_eq!(
+        poll_until_stuck(waiting.as_mut()),
+        Poll::Ready(Ok(None)),
+        "close ends a waiting next()"
+    );
     run.record("close resumed", sub.position());
 
     let snapshot = Snapshot {
@@ -440,7 +507,12 @@ async fn scenario(run: &mut Run) {
     let all = step!(run, "read all", whole: true, async {
         AllReader::new(store.clone(), ReadAllOptions::default())?.next_page().await
     });
-    run.record("read all", all.iter().map(|e| (e.position, &e.stream, e.version)).collect::<Vec<_>>());
+    run.record(
+        "read all",
+        all.iter()
+            .map(|e| (e.position, &e.stream, e.version))
+            .collect::<Vec<_>>(),
+    );
     let stream = step!(run, "read stream", whole: true, async {
         let options = ReadStreamOptions {
             direction: Direction::Backward,
@@ -448,8 +520,15 @@ async fn scenario(run: &mut Run) {
         };
         StreamReader::new(store.clone(), "Order-1", options)?.next_page().await
     });
-    run.record("read stream", stream.iter().map(|e| e.version).collect::<Vec<_>>());
-    assert_eq!(store.known_head(), 8, "the store knows every commit, acknowledged or retried");
+    run.record(
+        "read stream",
+        stream.iter().map(|e| e.version).collect::<Vec<_>>(),
+    );
+    assert_eq!(
+        store.known_head(),
+        8,
+        "the store knows every commit, acknowledged or retried"
+    );
 }
 
 struct Flag(AtomicBool);
@@ -519,7 +598,10 @@ fn every_failed_backend_call_has_no_effect_and_the_next_operation_works() {
         for n in 1..=points {
             let faulty = run(Some(n), mode);
             runs += 1;
-            let (step, method) = faulty.hit.clone().unwrap_or_else(|| panic!("call {n} ({mode:?}) failed nothing"));
+            let (step, method) = faulty
+                .hit
+                .clone()
+                .unwrap_or_else(|| panic!("call {n} ({mode:?}) failed nothing"));
             assert_eq!(
                 faulty.trace, clean.trace,
                 "call {n} ({method} in {step}, {mode:?}): the run differs from the one without a fault"
@@ -529,23 +611,39 @@ fn every_failed_backend_call_has_no_effect_and_the_next_operation_works() {
                 lagging += 1;
                 // Resumed from an earlier position (or the start): every event after it, in order.
                 let from = faulty.resumed.first().copied().unwrap_or(0);
-                assert!(from <= clean.resumed[0], "call {n}: resumed after the clean run's start");
-                assert_eq!(faulty.resumed, (from..=8).collect::<Vec<_>>(), "call {n}: at-least-once");
+                assert!(
+                    from <= clean.resumed[0],
+                    "call {n}: resumed after the clean run's start"
+                );
+                assert_eq!(
+                    faulty.resumed,
+                    (from..=8).collect::<Vec<_>>(),
+                    "call {n}: at-least-once"
+                );
                 assert_eq!(
                     without_subscription_checkpoint(state),
                     without_subscription_checkpoint(clean_state.clone()),
                     "call {n} ({method} in {step}, {mode:?}): storage differs at the end"
                 );
             } else {
-                assert_eq!(faulty.resumed, clean.resumed, "call {n} ({method} in {step}, {mode:?}): deliveries differ");
-                assert_eq!(state, clean_state, "call {n} ({method} in {step}, {mode:?}): storage differs at the end");
+                assert_eq!(
+                    faulty.resumed, clean.resumed,
+                    "call {n} ({method} in {step}, {mode:?}): deliveries differ"
+                );
+                assert_eq!(
+                    state, clean_state,
+                    "call {n} ({method} in {step}, {mode:?}): storage differs at the end"
+                );
             }
             hits.push(format!("{n}:{method}"));
         }
     }
     assert_eq!(hits.len() as u64, 2 * points);
     // The close of the first subscription and the save before the resumed one waits.
-    assert_eq!(lagging, 2, "runs where a subscription's checkpoint save failed");
+    assert_eq!(
+        lagging, 2,
+        "runs where a subscription's checkpoint save failed"
+    );
     if std::env::var_os("FAULTS_VERBOSE").is_some() {
         eprintln!("{}", hits.join(" "));
     }
@@ -574,19 +672,42 @@ fn a_retry_after_a_lost_acknowledgement_returns_the_original_result_and_writes_n
             fired: Cell::new(None),
             at_failure: RefCell::new(None),
         });
-        let store = Store::open(Faulty { inner: inner.clone(), plan }, config()).await.unwrap();
+        let store = Store::open(
+            Faulty {
+                inner: inner.clone(),
+                plan,
+            },
+            config(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
-            store.append("Order-1", events(&[1]), ExpectedVersion::NoStream).await,
-            Ok(AppendResult { next_expected_version: 1, position: 1 })
+            store
+                .append("Order-1", events(&[1]), ExpectedVersion::NoStream)
+                .await,
+            Ok(AppendResult {
+                next_expected_version: 1,
+                position: 1
+            })
         );
-        let appended = store.append("Order-1", events(&[2, 3]), ExpectedVersion::Exact(1)).await;
+        let appended = store
+            .append("Order-1", events(&[2, 3]), ExpectedVersion::Exact(1))
+            .await;
         assert_eq!(appended, Err(Error::Storage(injected("append"))));
         let committed = observe(&*inner).await;
-        assert_eq!(committed.head, 3, "the append committed; only its acknowledgement was lost");
+        assert_eq!(
+            committed.head, 3,
+            "the append committed; only its acknowledgement was lost"
+        );
         // The caller, unsure, retries with the same ids and the same expected version.
         assert_eq!(
-            store.append("Order-1", events(&[2, 3]), ExpectedVersion::Exact(1)).await,
-            Ok(AppendResult { next_expected_version: 3, position: 3 })
+            store
+                .append("Order-1", events(&[2, 3]), ExpectedVersion::Exact(1))
+                .await,
+            Ok(AppendResult {
+                next_expected_version: 3,
+                position: 3
+            })
         );
         assert_eq!(observe(&*inner).await, committed, "the retry wrote nothing");
         assert_eq!(store.known_head(), 3);
@@ -609,8 +730,19 @@ fn a_close_whose_checkpoint_save_failed_saves_it_when_retried() {
             fired: Cell::new(None),
             at_failure: RefCell::new(None),
         });
-        let store = Store::open(Faulty { inner: inner.clone(), plan }, config()).await.unwrap();
-        store.append("Order-1", events(&[1, 2]), ExpectedVersion::Any).await.unwrap();
+        let store = Store::open(
+            Faulty {
+                inner: inner.clone(),
+                plan,
+            },
+            config(),
+        )
+        .await
+        .unwrap();
+        store
+            .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
+            .await
+            .unwrap();
         let options = SubscribeOptions {
             checkpoint: Some("proj".into()),
             ..SubscribeOptions::default()
@@ -618,9 +750,16 @@ fn a_close_whose_checkpoint_save_failed_saves_it_when_retried() {
         let sub = Subscription::new(store.clone(), options).unwrap();
         assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(1));
         assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(2)); // 1 is done
-        assert_eq!(sub.close().await, Err(Error::Storage(injected("set_checkpoint"))));
+        assert_eq!(
+            sub.close().await,
+            Err(Error::Storage(injected("set_checkpoint")))
+        );
         assert_eq!(sub.close().await, Ok(()));
-        assert_eq!(inner.checkpoint("proj").await, Ok(Some(1)), "the retried close saved event 1");
+        assert_eq!(
+            inner.checkpoint("proj").await,
+            Ok(Some(1)),
+            "the retried close saved event 1"
+        );
     });
 }
 
@@ -639,8 +778,19 @@ fn a_next_whose_checkpoint_save_failed_saves_it_when_retried() {
             fired: Cell::new(None),
             at_failure: RefCell::new(None),
         });
-        let store = Store::open(Faulty { inner: inner.clone(), plan }, config()).await.unwrap();
-        store.append("Order-1", events(&[1, 2]), ExpectedVersion::Any).await.unwrap();
+        let store = Store::open(
+            Faulty {
+                inner: inner.clone(),
+                plan,
+            },
+            config(),
+        )
+        .await
+        .unwrap();
+        store
+            .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
+            .await
+            .unwrap();
         let options = SubscribeOptions {
             checkpoint: Some("proj".into()),
             ..SubscribeOptions::default()
@@ -654,7 +804,14 @@ fn a_next_whose_checkpoint_save_failed_saves_it_when_retried() {
             Poll::Ready(Err(Error::Storage(injected("set_checkpoint"))))
         );
         let mut retried = Box::pin(sub.next());
-        assert!(poll_until_stuck(retried.as_mut()).is_pending(), "caught up: it waits");
-        assert_eq!(inner.checkpoint("proj").await, Ok(Some(2)), "event 2 was saved before waiting");
+        assert!(
+            poll_until_stuck(retried.as_mut()).is_pending(),
+            "caught up: it waits"
+        );
+        assert_eq!(
+            inner.checkpoint("proj").await,
+            Ok(Some(2)),
+            "event 2 was saved before waiting"
+        );
     });
 }

@@ -286,7 +286,10 @@ struct FilterSel {
 impl FilterSel {
     fn filter(&self) -> Filter {
         Filter {
-            types: self.types.as_ref().map(|t| t.iter().map(|t| t.name()).collect()),
+            types: self
+                .types
+                .as_ref()
+                .map(|t| t.iter().map(|t| t.name()).collect()),
             stream_prefix: self.prefix.map(PrefixSel::name),
         }
     }
@@ -348,9 +351,15 @@ enum Op {
     /// order.
     Concurrent(Vec<AppendOp>),
     /// An earlier append again, as is or altered: idempotent retries and duplicate ids.
-    Replay { of: Index, how: ReplayHow },
+    Replay {
+        of: Index,
+        how: ReplayHow,
+    },
     /// More events than a page, in one append.
-    Bulk { stream: StreamSel, count: u16 },
+    Bulk {
+        stream: StreamSel,
+        count: u16,
+    },
     StreamVersion(StreamSel),
     ReadStream {
         stream: StreamSel,
@@ -381,7 +390,10 @@ enum Op {
         filter: FilterSel,
     },
     /// Asks the slot's subscription for up to `k` events, stopping where it would wait.
-    Pull { slot: usize, k: u8 },
+    Pull {
+        slot: usize,
+        k: u8,
+    },
     CloseSub(usize),
     CloseStore,
 }
@@ -739,7 +751,10 @@ fn resolve(op: &Op, model: &Model, history: &mut Vec<AppendOp>, index: usize) ->
             },
         ),
         // An empty slot pulls from the other one, if that is open.
-        Op::Pull { slot, k } => match (0..SLOTS).map(|i| (slot + i) % SLOTS).find(|&i| model.subs[i].is_some()) {
+        Op::Pull { slot, k } => match (0..SLOTS)
+            .map(|i| (slot + i) % SLOTS)
+            .find(|&i| model.subs[i].is_some())
+        {
             Some(slot) => Exec::Pull(slot, *k),
             None => Exec::Skip("no subscription to pull from"),
         },
@@ -799,7 +814,10 @@ fn invalid(field: impl Into<String>) -> Error {
 fn norm<T>(result: Result<T, Error>) -> Result<T, Error> {
     result.map_err(|e| match e {
         Error::InvalidArgument { field, reason } => {
-            assert!(!reason.is_empty(), "InvalidArgument on {field} gives no reason");
+            assert!(
+                !reason.is_empty(),
+                "InvalidArgument on {field} gives no reason"
+            );
             invalid(field)
         }
         e => e,
@@ -833,7 +851,7 @@ impl ModelSub {
     fn wants(&self, e: &RecordedEvent) -> bool {
         self.types
             .as_ref()
-            .map_or(true, |types| types.iter().any(|t| *t == e.event_type))
+            .map_or(true, |types| types.contains(&e.event_type))
             && self
                 .prefix
                 .as_ref()
@@ -1094,11 +1112,17 @@ impl Model {
         })
     }
 
-    fn read_stream(&self, stream: &str, o: &ReadStreamOptions) -> Result<Vec<RecordedEvent>, Error> {
+    fn read_stream(
+        &self,
+        stream: &str,
+        o: &ReadStreamOptions,
+    ) -> Result<Vec<RecordedEvent>, Error> {
         self.open()?;
         check_name("stream", stream)?;
         let events = self.streams.get(stream).map_or(&[][..], Vec::as_slice);
-        let limit = o.limit.map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize);
+        let limit = o
+            .limit
+            .map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize);
         Ok(match o.direction {
             Direction::Forward => {
                 let from = o.from_version.unwrap_or(1).max(1);
@@ -1139,7 +1163,9 @@ impl Model {
             .log
             .iter()
             .filter(|e| e.position > o.after && sub.wants(e));
-        let limit = o.limit.map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize);
+        let limit = o
+            .limit
+            .map_or(usize::MAX, |l| l.min(usize::MAX as u64) as usize);
         Ok(match o.direction {
             Direction::Forward => matching.take(limit).cloned().collect(),
             Direction::Backward => {
@@ -1220,7 +1246,11 @@ impl Model {
                 if let Some(done) = sub.in_hand.take() {
                     sub.last_done = Some(done);
                     if let (Some(name), false) = (&sub.checkpoint, closed) {
-                        self.checkpoints.entry(name.clone()).or_default().maybe.push(done);
+                        self.checkpoints
+                            .entry(name.clone())
+                            .or_default()
+                            .maybe
+                            .push(done);
                     }
                 }
                 sub.waiting = true;
@@ -1234,15 +1264,25 @@ impl Model {
                 break;
             }
             if !sub.started {
-                let name = sub.checkpoint.as_ref().expect("only checkpointed subscriptions start late");
+                let name = sub
+                    .checkpoint
+                    .as_ref()
+                    .expect("only checkpointed subscriptions start late");
                 let saved = self.checkpoints.get(name).cloned().unwrap_or_default();
-                assert!(saved.maybe.is_empty(), "the model cannot tell what {name} holds");
+                assert!(
+                    saved.maybe.is_empty(),
+                    "the model cannot tell what {name} holds"
+                );
                 if let Some(p) = saved.value {
                     sub.position = p;
                 }
                 sub.started = true;
             }
-            match self.log.iter().find(|e| e.position > sub.position && sub.wants(e)) {
+            match self
+                .log
+                .iter()
+                .find(|e| e.position > sub.position && sub.wants(e))
+            {
                 Some(e) => {
                     sub.position = e.position;
                     sub.in_hand = Some(e.position);
@@ -1276,17 +1316,19 @@ impl Model {
                     .and_then(|()| check_name("name", name))
                     .map(|()| self.checkpoints.get(name).and_then(|s| s.value)),
             ),
-            Exec::SetCheckpoint(name, p) => {
-                Outcome::Done(self.open().and_then(|()| check_name("name", name)).map(|()| {
-                    self.checkpoints.insert(
-                        name.clone(),
-                        Saved {
-                            value: Some(*p),
-                            maybe: Vec::new(),
-                        },
-                    );
-                }))
-            }
+            Exec::SetCheckpoint(name, p) => Outcome::Done(
+                self.open()
+                    .and_then(|()| check_name("name", name))
+                    .map(|()| {
+                        self.checkpoints.insert(
+                            name.clone(),
+                            Saved {
+                                value: Some(*p),
+                                maybe: Vec::new(),
+                            },
+                        );
+                    }),
+            ),
             Exec::SaveSnapshot(stream, snapshot) => Outcome::Done((|| {
                 self.open()?;
                 check_name("stream", stream)?;
@@ -1400,7 +1442,11 @@ struct Harness<B: Backend + 'static> {
 }
 
 impl<B: Backend + 'static> Harness<B> {
-    fn read<R>(&self, reader: Result<R, Error>, mut page: impl FnMut(&mut R) -> Result<Vec<RecordedEvent>, Error>) -> Result<Vec<RecordedEvent>, Error> {
+    fn read<R>(
+        &self,
+        reader: Result<R, Error>,
+        mut page: impl FnMut(&mut R) -> Result<Vec<RecordedEvent>, Error>,
+    ) -> Result<Vec<RecordedEvent>, Error> {
         let mut reader = reader?;
         let mut all = Vec::new();
         loop {
@@ -1408,7 +1454,10 @@ impl<B: Backend + 'static> Harness<B> {
             if events.is_empty() {
                 return Ok(all);
             }
-            assert!(events.len() <= PAGE_SIZE, "a page holds at most PAGE_SIZE events");
+            assert!(
+                events.len() <= PAGE_SIZE,
+                "a page holds at most PAGE_SIZE events"
+            );
             all.extend(events);
         }
     }
@@ -1439,16 +1488,20 @@ impl<B: Backend + 'static> Harness<B> {
                 Outcome::Appended(results.into_iter().map(norm).collect())
             }
             Exec::StreamVersion(s) => Outcome::Version(norm(settle(store.stream_version(s)))),
-            Exec::ReadStream(s, o) => Outcome::Events(norm(self.read(
-                StreamReader::new(store.clone(), s, o.clone()),
-                |r| settle(r.next_page()),
-            ))),
-            Exec::ReadAll(o) => Outcome::Events(norm(self.read(
-                AllReader::new(store.clone(), o.clone()),
-                |r| settle(r.next_page()),
-            ))),
+            Exec::ReadStream(s, o) => Outcome::Events(norm(
+                self.read(StreamReader::new(store.clone(), s, o.clone()), |r| {
+                    settle(r.next_page())
+                }),
+            )),
+            Exec::ReadAll(o) => Outcome::Events(norm(
+                self.read(AllReader::new(store.clone(), o.clone()), |r| {
+                    settle(r.next_page())
+                }),
+            )),
             Exec::GetCheckpoint(name) => Outcome::Checkpoint(norm(settle(store.checkpoint(name)))),
-            Exec::SetCheckpoint(name, p) => Outcome::Done(norm(settle(store.set_checkpoint(name, *p)))),
+            Exec::SetCheckpoint(name, p) => {
+                Outcome::Done(norm(settle(store.set_checkpoint(name, *p))))
+            }
             Exec::SaveSnapshot(s, snapshot) => {
                 Outcome::Done(norm(settle(store.save_snapshot(s, snapshot.clone()))))
             }
@@ -1540,7 +1593,10 @@ impl<B: Backend + 'static> Harness<B> {
             let name = s.name();
             let version = settle(backend.stream_version(&name)).map_err(|e| format!("{e}"))?;
             if version != model.version(&name) {
-                return Err(format!("{s:?} is at version {version}, the model's {}", model.version(&name)));
+                return Err(format!(
+                    "{s:?} is at version {version}, the model's {}",
+                    model.version(&name)
+                ));
             }
             let snapshot = settle(backend.snapshot(&name)).map_err(|e| format!("{e}"))?;
             if snapshot.as_ref() != model.snapshots.get(&name) {
@@ -1665,7 +1721,9 @@ fn store_on_memory_matches_the_model() {
 
 #[test]
 fn store_on_yielding_memory_matches_the_model() {
-    run("yielding", || conformance::Instrumented::yielding(MemoryBackend::new()));
+    run("yielding", || {
+        conformance::Instrumented::yielding(MemoryBackend::new())
+    });
 }
 
 /// Minimized from the model (see [`KNOWN_UNSTARTED_AFTER_CLOSE`]): "close(): ends
