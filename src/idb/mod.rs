@@ -29,7 +29,7 @@ use record::{
     decode_event, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
     encode_event, encode_head, encode_snapshot, encode_stream, number, stream_key, HEAD_KEY,
 };
-use request::{from_js, Completion, Pending};
+use request::{from_js, Completion, Pending, Tripwire};
 use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, SNAPSHOTS, STREAMS};
 
 pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
@@ -50,6 +50,8 @@ pub struct IdbBackend {
     /// reported, and subscriptions see them only when they next read.
     channel: Option<BroadcastChannel>,
     on_message: RefCell<Option<Listener>>,
+    /// Armed by [`IdbBackend::fail_request_after`] for the next append.
+    fault: ::core::cell::Cell<Option<u32>>,
 }
 
 impl IdbBackend {
@@ -60,12 +62,22 @@ impl IdbBackend {
         let name = schema::database_name(name);
         let db = schema::open(&name).await?;
         let channel = BroadcastChannel::new(&name).ok();
-        Ok(IdbBackend { db, name, channel, on_message: RefCell::new(None) })
+        Ok(IdbBackend { db, name, channel, on_message: RefCell::new(None), fault: Default::default() })
     }
 
     /// The IndexedDB database name (`annals:<name>`), also the channel's name.
     pub fn database_name(&self) -> &str {
         &self.name
+    }
+
+    /// For fault-injection tests: the next append's transaction is aborted right after its
+    /// `n`-th IndexedDB request (from 0) is made, so the append fails with a storage error
+    /// (`AbortError`, or `TransactionInactiveError` from the request made next) and nothing is
+    /// written; `n` equal to the number of requests the append makes aborts it just before it
+    /// would commit. Unarmed, an append only takes an empty cell.
+    #[doc(hidden)]
+    pub fn fail_request_after(&self, n: u32) {
+        self.fault.set(Some(n));
     }
 
     fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, StorageError> {
@@ -80,20 +92,26 @@ impl IdbBackend {
         &self,
         tx: &IdbTransaction,
         requests: &[AppendRequest],
+        trip: &Tripwire,
     ) -> Result<(Vec<Result<AppendResult, Error>>, Option<u64>), StorageError> {
         let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
+        let place = |request: Result<web_sys::IdbRequest, JsValue>, what: &'static str| {
+            let pending = Pending::new(request, what)?;
+            trip.made(tx);
+            Ok::<_, StorageError>(pending)
+        };
         let (events, streams, meta) = (store(EVENTS)?, store(STREAMS)?, store(META)?);
         let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
-        let start = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
+        let start = place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
         let mut head = decode_position(&start)?.unwrap_or(0);
         let mut wrote = false;
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
-            let version = Pending::new(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
+            let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
             let found = request
                 .events
                 .iter()
-                .map(|e| Pending::new(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                .map(|e| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
                 .collect::<Result<Vec<_>, _>>()?;
             let version = decode_stream_version(&version.result().await?)?;
             let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
@@ -114,11 +132,11 @@ impl IdbBackend {
             };
             let adds = recorded
                 .iter()
-                .map(|e| Pending::new(events.add(&encode_event(e)), "add event"))
+                .map(|e| place(events.add(&encode_event(e)), "add event"))
                 .collect::<Result<Vec<_>, _>>()?;
             let (next_expected_version, position) =
                 recorded.last().map_or((version, head), |e| (e.version, e.position));
-            let moved = Pending::new(
+            let moved = place(
                 streams.put(&encode_stream(&request.stream, next_expected_version, position)),
                 "write stream head",
             )?;
@@ -132,7 +150,7 @@ impl IdbBackend {
             outcomes.push(Ok(AppendResult { next_expected_version, position }));
         }
         if wrote {
-            Pending::new(meta.put(&encode_head(head)), "write head")?.result().await?;
+            place(meta.put(&encode_head(head)), "write head")?.result().await?;
         }
         Ok((outcomes, wrote.then_some(head)))
     }
@@ -191,7 +209,8 @@ impl Backend for IdbBackend {
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
         let tx = self.transaction(&[EVENTS, STREAMS, META], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
-        match self.append_in(&tx, requests).await {
+        let trip = Tripwire::new(self.fault.take());
+        match self.append_in(&tx, requests, &trip).await {
             Err(e) => {
                 // A failed request has already doomed the transaction; any other failure
                 // (a record that does not decode) must stop it committing what came before.
@@ -203,6 +222,9 @@ impl Backend for IdbBackend {
                 Ok(outcomes)
             }
             Ok((outcomes, Some(head))) => {
+                if trip.trips_at_commit() {
+                    completion.abort();
+                }
                 completion.committed().await?;
                 if let Some(channel) = &self.channel {
                     // A lost message only delays the others: they re-read IndexedDB.

@@ -6,6 +6,7 @@
 //! runs in the microtask checkpoint of its `success` event, while the transaction is active.
 
 use alloc::{format, string::String};
+use ::core::cell::Cell;
 
 use js_sys::Promise;
 use wasm_bindgen::{JsCast, JsValue};
@@ -87,6 +88,37 @@ impl Completion {
     /// finished or aborting transaction (after a failed request) is left as it is.
     pub(crate) fn abort(&self) {
         let _ = self.transaction.abort();
+    }
+}
+
+/// Fault injection for tests: aborts a transaction right after its `at`-th request (from 0)
+/// is made, so that request fails with `AbortError` as a failed request would and the
+/// transaction rolls back. `at` equal to the number of requests made aborts it just before it
+/// would commit. Unarmed (`at: None`), it does nothing.
+#[derive(Debug, Default)]
+pub(crate) struct Tripwire {
+    at: Option<u32>,
+    made: Cell<u32>,
+}
+
+impl Tripwire {
+    pub(crate) fn new(at: Option<u32>) -> Self {
+        Tripwire { at, made: Cell::new(0) }
+    }
+
+    /// Counts a request just made in `transaction`, and aborts the transaction at the chosen one.
+    pub(crate) fn made(&self, transaction: &IdbTransaction) {
+        let Some(at) = self.at else { return };
+        let n = self.made.get();
+        self.made.set(n + 1);
+        if n == at {
+            let _ = transaction.abort();
+        }
+    }
+
+    /// Whether the chosen request is the one after the last: the transaction must not commit.
+    pub(crate) fn trips_at_commit(&self) -> bool {
+        self.at == Some(self.made.get())
     }
 }
 
