@@ -131,7 +131,11 @@ impl<B: Backend> Subscription<B> {
         }
         let result = self.next_inner().await;
         inner.busy.set(false);
-        result
+        match result {
+            // Whatever was under way when the subscription or the store closed, it ends cleanly.
+            Err(_) if inner.closed.get() || inner.store.is_closed() => Ok(None),
+            result => result,
+        }
     }
 
     async fn next_inner(&self) -> Result<Option<RecordedEvent>, Error> {
@@ -139,18 +143,19 @@ impl<B: Backend> Subscription<B> {
         if let Some(done) = inner.in_hand.take() {
             inner.unsaved.set(Some(done));
         }
-        if !inner.started.get() {
-            if let Some(name) = &inner.checkpoint {
-                if let Some(saved) = inner.store.checkpoint(name).await? {
-                    inner.examined.set(saved);
-                    inner.position.set(saved);
-                }
-            }
-            inner.started.set(true);
-        }
         loop {
             if inner.closed.get() || inner.store.is_closed() {
                 return Ok(None);
+            }
+            if !inner.started.get() {
+                if let Some(name) = &inner.checkpoint {
+                    if let Some(saved) = inner.store.checkpoint(name).await? {
+                        inner.examined.set(saved);
+                        inner.position.set(saved);
+                    }
+                }
+                inner.started.set(true);
+                continue;
             }
             if let Some(event) = inner.buffer.borrow_mut().pop_front() {
                 inner.position.set(event.position);
@@ -189,17 +194,26 @@ impl<B: Backend> Subscription<B> {
         if !inner.closed.replace(true) {
             inner.store.notifier.wake_all();
             inner.buffer.borrow_mut().clear();
-            if !inner.store.is_closed() {
-                self.save_checkpoint().await?;
-            }
+        }
+        // Also on a second close: a save that failed the first time is tried again.
+        if !inner.store.is_closed() {
+            self.save_checkpoint().await?;
         }
         Ok(())
     }
 
+    /// Saves the last finished position. On failure the position stays unsaved, for the next
+    /// `next()` or `close()` to try again.
     async fn save_checkpoint(&self) -> Result<(), Error> {
         let inner = &*self.inner;
         if let (Some(name), Some(position)) = (&inner.checkpoint, inner.unsaved.take()) {
-            inner.store.set_checkpoint(name, position).await?;
+            if let Err(e) = inner.store.set_checkpoint(name, position).await {
+                let newer = inner.unsaved.get().is_some_and(|p| p > position);
+                if !newer {
+                    inner.unsaved.set(Some(position));
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }
