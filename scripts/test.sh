@@ -33,9 +33,13 @@ limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknow
 step "wasm32 in Node: conformance suite on memory"
 limit 900 cargo test --target wasm32-unknown-unknown --test wasm_node
 
+mkdir -p target/reliability
 for engine in chromium firefox webkit; do
   step "wasm32 in $engine: conformance suite and IndexedDB tests, on a page and in a worker"
   in_browser "$engine" cargo test --target wasm32-unknown-unknown --test wasm_browser --test wasm_worker
+  step "wasm32 in $engine: an append failed at each of its IndexedDB requests leaves nothing"
+  in_browser "$engine" cargo test --target wasm32-unknown-unknown --test wasm_faults -- --nocapture \
+    | tee "target/reliability/idb-faults-$engine.txt"
 done
 
 step "build the npm package (release wasm + TypeScript layer)"
@@ -47,5 +51,8 @@ step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 step "demo and multi-page tests in Chromium (Playwright)"
 limit 300 bash demo/install.sh
 limit 900 node --test tests/e2e/
+
+step "docs/reliability.md from the figures the suites above recorded"
+node scripts/reliability.mjs
 
 printf '\nAll test suites passed.\n'
