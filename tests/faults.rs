@@ -18,12 +18,10 @@ use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::task::{Context, Poll, Wake, Waker};
+use std::task::Poll;
 
 use annals::core::*;
-use conformance::yield_now;
+use conformance::{poll_until_stuck, yield_now};
 
 // ---- the faulty backend --------------------------------------------------------------------
 
@@ -531,33 +529,6 @@ async fn scenario(run: &mut Run) {
     );
 }
 
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Polls `future` for as long as it wakes itself; `Pending` once it waits for something else.
-fn poll_until_stuck<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
-    let flag = Arc::new(Flag(AtomicBool::new(false)));
-    let waker = Waker::from(flag.clone());
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        flag.0.store(false, Ordering::SeqCst);
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-            return Poll::Ready(v);
-        }
-        if !flag.0.load(Ordering::SeqCst) {
-            return Poll::Pending;
-        }
-    }
-}
-
 fn run(fail_at: Option<u64>, mode: Mode) -> Run {
     let mut run = Run::new(fail_at, mode);
     futures::executor::block_on(scenario(&mut run));
@@ -612,9 +583,7 @@ fn every_failed_backend_call_has_no_effect_and_the_next_operation_works() {
     std::fs::create_dir_all(dir).expect("create target/reliability");
     std::fs::write(
         format!("{dir}/faults.json"),
-        format!(
-            "{{\"points\":{points},\"modes\":2,\"runs\":{runs},\"partial\":0}}\n"
-        ),
+        format!("{{\"points\":{points},\"modes\":2,\"runs\":{runs},\"partial\":0}}\n"),
     )
     .expect("write faults.json");
 }
@@ -674,42 +643,48 @@ fn a_retry_after_a_lost_acknowledgement_returns_the_original_result_and_writes_n
     });
 }
 
+/// A store on memory whose 5th backend call fails (open, append, checkpoint read and a page
+/// read come first), and a checkpointed subscription that has delivered events 1 and 2 of
+/// two: event 1 is done and waits to be saved.
+async fn subscription_whose_next_save_fails(
+) -> (Rc<MemoryBackend>, Subscription<Faulty<MemoryBackend>>) {
+    let inner = Rc::new(MemoryBackend::new());
+    let plan = Rc::new(Plan {
+        calls: Cell::new(0),
+        fail_at: Some(5),
+        mode: Mode::Fail,
+        fired: Cell::new(None),
+        at_failure: RefCell::new(None),
+    });
+    let store = Store::open(
+        Faulty {
+            inner: inner.clone(),
+            plan,
+        },
+        config(),
+    )
+    .await
+    .unwrap();
+    store
+        .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
+        .await
+        .unwrap();
+    let options = SubscribeOptions {
+        checkpoint: Some("proj".into()),
+        ..SubscribeOptions::default()
+    };
+    let sub = Subscription::new(store.clone(), options).unwrap();
+    assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(1));
+    assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(2));
+    (inner, sub)
+}
+
 /// `Subscription::close` "completes once the events done before it are saved to the
-/// checkpoint". When that save fails, the error is reported — but a second `close()` returns
-/// `Ok` without saving: the done event is delivered again on resume. (Fails until the store
-/// keeps the unsaved position when the save fails.)
+/// checkpoint": when that save fails, the error is reported and a second `close()` saves.
 #[test]
 fn a_close_whose_checkpoint_save_failed_saves_it_when_retried() {
     futures::executor::block_on(async {
-        let inner = Rc::new(MemoryBackend::new());
-        // open, append, checkpoint read, read_all; then the save at close fails.
-        let plan = Rc::new(Plan {
-            calls: Cell::new(0),
-            fail_at: Some(5),
-            mode: Mode::Fail,
-            fired: Cell::new(None),
-            at_failure: RefCell::new(None),
-        });
-        let store = Store::open(
-            Faulty {
-                inner: inner.clone(),
-                plan,
-            },
-            config(),
-        )
-        .await
-        .unwrap();
-        store
-            .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
-            .await
-            .unwrap();
-        let options = SubscribeOptions {
-            checkpoint: Some("proj".into()),
-            ..SubscribeOptions::default()
-        };
-        let sub = Subscription::new(store.clone(), options).unwrap();
-        assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(1));
-        assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(2)); // 1 is done
+        let (inner, sub) = subscription_whose_next_save_fails().await;
         assert_eq!(
             sub.close().await,
             Err(Error::Storage(injected("set_checkpoint")))
@@ -724,40 +699,11 @@ fn a_close_whose_checkpoint_save_failed_saves_it_when_retried() {
 }
 
 /// `Subscription::next` saves the event done before it "before the subscription next goes to
-/// storage or waits". When that save fails, `next()` reports it — and the next call goes to
-/// storage without saving. (Fails until the store keeps the unsaved position on failure.)
+/// storage or waits": when that save fails, `next()` reports it and the next call saves.
 #[test]
 fn a_next_whose_checkpoint_save_failed_saves_it_when_retried() {
     futures::executor::block_on(async {
-        let inner = Rc::new(MemoryBackend::new());
-        // open, append, checkpoint read, read_all; then the save in the third next() fails.
-        let plan = Rc::new(Plan {
-            calls: Cell::new(0),
-            fail_at: Some(5),
-            mode: Mode::Fail,
-            fired: Cell::new(None),
-            at_failure: RefCell::new(None),
-        });
-        let store = Store::open(
-            Faulty {
-                inner: inner.clone(),
-                plan,
-            },
-            config(),
-        )
-        .await
-        .unwrap();
-        store
-            .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
-            .await
-            .unwrap();
-        let options = SubscribeOptions {
-            checkpoint: Some("proj".into()),
-            ..SubscribeOptions::default()
-        };
-        let sub = Subscription::new(store.clone(), options).unwrap();
-        assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(1));
-        assert_eq!(sub.next().await.unwrap().map(|e| e.position), Some(2));
+        let (inner, sub) = subscription_whose_next_save_fails().await;
         let mut third = Box::pin(sub.next());
         assert_eq!(
             poll_until_stuck(third.as_mut()),

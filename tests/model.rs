@@ -11,14 +11,15 @@
 #[allow(unused_imports)] // only `Instrumented` is used here
 mod conformance;
 
+use conformance::poll_until_stuck;
+
 use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll, Wake, Waker};
+use std::sync::Mutex;
+use std::task::Poll;
 
 use annals::core::*;
 use proptest::prelude::*;
@@ -1376,34 +1377,6 @@ fn config() -> StoreConfig {
         max_event_bytes: MAX_EVENT_BYTES,
         new_id: next_id,
         now,
-    }
-}
-
-struct Flag(AtomicBool);
-
-impl Wake for Flag {
-    fn wake(self: Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-    fn wake_by_ref(self: &Arc<Self>) {
-        self.0.store(true, Ordering::SeqCst);
-    }
-}
-
-/// Polls `future` for as long as it wakes itself (as `Yielding` does); `Pending` once it
-/// waits for something else (a commit, for a subscription).
-fn poll_until_stuck<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
-    let flag = Arc::new(Flag(AtomicBool::new(false)));
-    let waker = Waker::from(flag.clone());
-    let mut cx = Context::from_waker(&waker);
-    loop {
-        flag.0.store(false, Ordering::SeqCst);
-        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
-            return Poll::Ready(v);
-        }
-        if !flag.0.load(Ordering::SeqCst) {
-            return Poll::Pending;
-        }
     }
 }
 

@@ -10,7 +10,9 @@ use std::cell::Cell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll, Wake, Waker};
 
 use annals::core::*;
 
@@ -307,6 +309,34 @@ pub async fn concurrent_appends<B: Backend>(store: &Rc<Store<B>>) {
     for (s, &head) in heads.iter().enumerate() {
         let stream = read_stream(store, &format!("g-{s}"), ReadStreamOptions::default()).await;
         assert_eq!(versions(&stream), (1..=head).collect::<Vec<_>>());
+    }
+}
+
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Polls `future` for as long as it wakes itself (as `Instrumented::yielding` does); `Pending`
+/// once it waits for something else (a commit, for a subscription).
+pub fn poll_until_stuck<F: Future + ?Sized>(mut future: Pin<&mut F>) -> Poll<F::Output> {
+    let flag = Arc::new(Flag(AtomicBool::new(false)));
+    let waker = Waker::from(flag.clone());
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        flag.0.store(false, Ordering::SeqCst);
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return Poll::Ready(v);
+        }
+        if !flag.0.load(Ordering::SeqCst) {
+            return Poll::Pending;
+        }
     }
 }
 
