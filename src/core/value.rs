@@ -117,7 +117,9 @@ impl Value {
 /// Bounding instead of formatting keeps float formatting out of the wasm module.
 fn number_json_len(n: f64) -> usize {
     let magnitude = n.abs();
-    if n.fract() != 0.0 || magnitude >= 1e19 {
+    // An integer below 10^19 survives the round trip through u64 (NaN does not; `fract`
+    // would need std).
+    if magnitude >= 1e19 || (magnitude as u64) as f64 != magnitude {
         return 24;
     }
     let mut digits = 1;
