@@ -48,6 +48,32 @@ struct Plan {
     at_failure: RefCell<Option<Observed>>,
 }
 
+impl Plan {
+    /// Fails call `fail_at` (1-based) the `mode` way; `None`: no call fails.
+    fn new(fail_at: Option<u64>, mode: Mode) -> Rc<Plan> {
+        Rc::new(Plan {
+            calls: Cell::new(0),
+            fail_at,
+            mode,
+            fired: Cell::new(None),
+            at_failure: RefCell::new(None),
+        })
+    }
+}
+
+/// A store over `inner` whose backend fails call `fail_at` of its life the `mode` way.
+async fn faulty_store(
+    inner: &Rc<MemoryBackend>,
+    fail_at: u64,
+    mode: Mode,
+) -> Rc<Store<Faulty<MemoryBackend>>> {
+    let faulty = Faulty {
+        inner: inner.clone(),
+        plan: Plan::new(Some(fail_at), mode),
+    };
+    Store::open(faulty, config()).await.unwrap()
+}
+
 /// A backend that fails one call of a [`Plan`]. Storage lives behind an `Rc`, so it outlives a
 /// store whose opening failed and can be read behind the store's back.
 #[derive(Debug)]
@@ -257,13 +283,7 @@ impl Run {
     fn new(fail_at: Option<u64>, mode: Mode) -> Run {
         Run {
             inner: Rc::new(MemoryBackend::new()),
-            plan: Rc::new(Plan {
-                calls: Cell::new(0),
-                fail_at,
-                mode,
-                fired: Cell::new(None),
-                at_failure: RefCell::new(None),
-            }),
+            plan: Plan::new(fail_at, mode),
             trace: Vec::new(),
             hit: None,
             resumed: Vec::new(),
@@ -594,22 +614,8 @@ fn every_failed_backend_call_has_no_effect_and_the_next_operation_works() {
 fn a_retry_after_a_lost_acknowledgement_returns_the_original_result_and_writes_nothing() {
     futures::executor::block_on(async {
         let inner = Rc::new(MemoryBackend::new());
-        let plan = Rc::new(Plan {
-            calls: Cell::new(0),
-            fail_at: Some(3), // open, first append, then the multi-event append
-            mode: Mode::AckLost,
-            fired: Cell::new(None),
-            at_failure: RefCell::new(None),
-        });
-        let store = Store::open(
-            Faulty {
-                inner: inner.clone(),
-                plan,
-            },
-            config(),
-        )
-        .await
-        .unwrap();
+        // Calls: open, the first append, then the multi-event append, whose ack is lost.
+        let store = faulty_store(&inner, 3, Mode::AckLost).await;
         assert_eq!(
             store
                 .append("Order-1", events(&[1]), ExpectedVersion::NoStream)
@@ -649,22 +655,7 @@ fn a_retry_after_a_lost_acknowledgement_returns_the_original_result_and_writes_n
 async fn subscription_whose_next_save_fails(
 ) -> (Rc<MemoryBackend>, Subscription<Faulty<MemoryBackend>>) {
     let inner = Rc::new(MemoryBackend::new());
-    let plan = Rc::new(Plan {
-        calls: Cell::new(0),
-        fail_at: Some(5),
-        mode: Mode::Fail,
-        fired: Cell::new(None),
-        at_failure: RefCell::new(None),
-    });
-    let store = Store::open(
-        Faulty {
-            inner: inner.clone(),
-            plan,
-        },
-        config(),
-    )
-    .await
-    .unwrap();
+    let store = faulty_store(&inner, 5, Mode::Fail).await;
     store
         .append("Order-1", events(&[1, 2]), ExpectedVersion::Any)
         .await
