@@ -3,15 +3,7 @@
 //   (b) a change made in one page shows up live in a second page of the same origin.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import {
-  ensureDemoInstalled,
-  startServer,
-  launchContext,
-  tempDir,
-  watchPage,
-  screenshotPath,
-} from './helpers.mjs';
+import { browserSession, watchPage, screenshotPath } from './helpers.mjs';
 
 const WAIT = { timeout: 15_000 };
 
@@ -67,17 +59,9 @@ function itemRow(page, name) {
 }
 
 test('demo: 3 items and a checked item survive a reload and a browser restart', { timeout: 150_000 }, async (t) => {
-  ensureDemoInstalled();
-  const server = await startServer();
-  const profile = tempDir('annals-e2e-demo-a-');
-  let context;
-  t.after(async () => {
-    await context?.close().catch(() => {});
-    await server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-
-  context = await launchContext(profile);
+  const session = await browserSession(t, 'demo-a');
+  const { server } = session;
+  let { context } = session;
   const { page, problems } = await openDemo(context, server.url, 'page');
   assert.deepEqual(await readList(page), [], 'a fresh profile starts with an empty list');
   assert.match(await page.textContent('[data-testid="offline-note"]'), /offline/i);
@@ -117,8 +101,7 @@ test('demo: 3 items and a checked item survive a reload and a browser restart', 
   assert.deepEqual(problems, [], 'no page errors');
 
   // A browser restart on the same profile: the list comes back from IndexedDB on disk.
-  await context.close();
-  context = await launchContext(profile);
+  context = await session.restart();
   const again = await openDemo(context, server.url, 'restarted page');
   assert.deepEqual(await readList(again.page), expected, 'after browser restart');
   assert.deepEqual(withoutTime(await readLog(again.page)), expectedLog, 'event log after browser restart');
@@ -126,17 +109,8 @@ test('demo: 3 items and a checked item survive a reload and a browser restart', 
 });
 
 test('demo: a change in one page appears live in a second page', { timeout: 120_000 }, async (t) => {
-  ensureDemoInstalled();
-  const server = await startServer();
-  const profile = tempDir('annals-e2e-demo-b-');
-  let context;
-  t.after(async () => {
-    await context?.close().catch(() => {});
-    await server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-
-  context = await launchContext(profile);
+  const session = await browserSession(t, 'demo-b');
+  const { server, context } = session;
   const one = await openDemo(context, server.url, 'page 1');
   const two = await openDemo(context, server.url, 'page 2');
   assert.deepEqual(await readList(two.page), []);
@@ -177,17 +151,8 @@ test('demo: a change in one page appears live in a second page', { timeout: 120_
 });
 
 test('demo: two pages adding at the same moment both land (conflicts are retried)', { timeout: 120_000 }, async (t) => {
-  ensureDemoInstalled();
-  const server = await startServer();
-  const profile = tempDir('annals-e2e-demo-c-');
-  let context;
-  t.after(async () => {
-    await context?.close().catch(() => {});
-    await server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-
-  context = await launchContext(profile);
+  const session = await browserSession(t, 'demo-c');
+  const { server, context } = session;
   const one = await openDemo(context, server.url, 'page 1');
   const two = await openDemo(context, server.url, 'page 2');
 

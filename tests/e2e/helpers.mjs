@@ -98,6 +98,30 @@ export async function launchContext(userDataDir) {
   return context;
 }
 
+/**
+ * What a browser test needs, torn down when test `t` ends: the demo installed, a server on a
+ * free port, a fresh profile and a Chromium context on it. `restart()` closes the browser and
+ * opens it again on the same profile (IndexedDB kept on disk).
+ */
+export async function browserSession(t, label) {
+  ensureDemoInstalled();
+  const server = await startServer();
+  const profile = tempDir(`annals-e2e-${label}-`);
+  const session = { server, context: undefined };
+  t.after(async () => {
+    await session.context?.close().catch(() => {});
+    await server.close();
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
+  session.context = await launchContext(profile);
+  session.restart = async () => {
+    await session.context.close();
+    session.context = await launchContext(profile);
+    return session.context;
+  };
+  return session;
+}
+
 /** Collects uncaught page errors and console errors so a test can assert there were none. */
 export function watchPage(page, label) {
   const problems = [];

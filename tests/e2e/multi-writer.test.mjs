@@ -3,8 +3,7 @@
 // Each page also runs a subscription from position 0, started before the writers.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { ensureDemoInstalled, startServer, launchContext, tempDir, watchPage, withTimeout } from './helpers.mjs';
+import { browserSession, watchPage, withTimeout } from './helpers.mjs';
 
 const STREAM = 'Counter-e2e';
 const PER_PAGE = 250;
@@ -17,17 +16,8 @@ const range = (n) => Array.from({ length: n }, (_, i) => i + 1);
 
 test('multi-writer: 2 pages × 4 writers, 500 appends to one stream, no gap, no duplicate', { timeout: 300_000 }, async (t) => {
   assert.equal(QUOTAS.reduce((a, b) => a + b), PER_PAGE);
-  ensureDemoInstalled();
-  const server = await startServer();
-  const profile = tempDir('annals-e2e-mw-');
-  let context;
-  t.after(async () => {
-    await context?.close().catch(() => {});
-    await server.close();
-    fs.rmSync(profile, { recursive: true, force: true });
-  });
-
-  context = await launchContext(profile);
+  const session = await browserSession(t, 'mw');
+  const { server, context } = session;
   const pages = [];
   for (const label of ['A', 'B']) {
     const page = await context.newPage();
