@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Fuzzes one target, minimizes what it kept into fuzz/corpus/<target>/, and records the run's
+# seconds and executions (libFuzzer's closing "Done N runs in S second(s)") in fuzz/runs.json.
+#   bash fuzz/run.sh <target> [seconds=600] [max_len=4096]
+# Needs cargo-fuzz and the nightly toolchain. A crash stops it before anything is recorded;
+# the input is in fuzz/artifacts/<target>/.
+set -euo pipefail
+cd "$(dirname "$0")"
+target=$1 seconds=${2:-600} max_len=${3:-4096}
+work=${FUZZ_WORK:-/tmp/annals-fuzz}/$target
+log=$work.log
+rm -rf "$work" && mkdir -p "$work" "corpus/$target"
+cp -r "corpus/$target/." "$work/"
+
+cargo +nightly fuzz run "$target" "$work" -- \
+  -max_total_time="$seconds" -max_len="$max_len" -print_final_stats=1 >"$log" 2>&1 \
+  || { tail -40 "$log"; echo "fuzz run failed: see $log" >&2; exit 1; }
+done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)
+echo "$done_line"
+
+# Keep the smallest set of inputs that covers what the whole run covered.
+cargo +nightly fuzz cmin "$target" "$work" -- -max_len="$max_len" >"$work.cmin.log" 2>&1
+rm -rf "corpus/$target" && mkdir -p "corpus/$target" && cp -r "$work/." "corpus/$target/"
+echo "corpus/$target: $(ls "corpus/$target" | wc -l) files"
+
+DONE="$done_line" TARGET="$target" MAX_LEN="$max_len" node -e '
+  const fs = require("fs");
+  const [, execs, secs] = process.env.DONE.match(/^Done (\d+) runs in (\d+) second/);
+  const runs = fs.existsSync("runs.json") ? JSON.parse(fs.readFileSync("runs.json", "utf8")) : {};
+  runs[process.env.TARGET] = { secondsFuzzed: +secs, execs: +execs, maxLen: +process.env.MAX_LEN,
+    date: new Date().toISOString().slice(0, 10) };
+  const lines = Object.keys(runs).sort().map((t) => `  "${t}": ${JSON.stringify(runs[t])}`);
+  fs.writeFileSync("runs.json", `{\n${lines.join(",\n")}\n}\n`);'
+cat runs.json
