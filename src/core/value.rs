@@ -55,7 +55,9 @@ impl Value {
         }
     }
 
-    /// The length in bytes of this value's JSON text (UTF-8, no white space).
+    /// The length in bytes of this value's JSON text (UTF-8, no white space), as JavaScript's
+    /// `JSON.stringify` writes it: exact when every number in it is an integer below 10^19 in
+    /// magnitude, otherwise an upper bound (never less than the real length).
     pub fn json_len(&self) -> usize {
         match self {
             Value::Null => 4,
@@ -112,15 +114,17 @@ impl Value {
     }
 }
 
-/// The length of a number's JSON text: exact for integers below 10^21 (which JavaScript
-/// writes out in full), otherwise an upper bound (sign, 17 digits, point and exponent).
-/// Bounding instead of formatting keeps float formatting out of the wasm module.
+/// The length of a number's JSON text: exact for integers below 10^19 in magnitude (which
+/// JavaScript writes out in full), otherwise an upper bound: JavaScript's longest number text
+/// is a sign, `0.`, five zeros and 17 digits (`-0.0000012345678901234567`, 25 bytes); the
+/// exponent form is at most 24. Bounding instead of formatting keeps float formatting out of
+/// the wasm module.
 fn number_json_len(n: f64) -> usize {
     let magnitude = n.abs();
     // An integer below 10^19 survives the round trip through u64 (NaN does not; `fract`
     // would need std).
     if magnitude >= 1e19 || (magnitude as u64) as f64 != magnitude {
-        return 24;
+        return 25;
     }
     let mut digits = 1;
     let mut rest = magnitude as u64;
@@ -198,9 +202,18 @@ mod tests {
 
     #[test]
     fn json_len_bounds_numbers_that_are_not_small_integers() {
-        for (n, text) in [(0.1, "0.1"), (-1.5e300, "-1.5e+300"), (1e21, "1e+21"), (-0.0, "0")] {
+        for (n, text) in [
+            (0.1, "0.1"),
+            (-1.5e300, "-1.5e+300"),
+            (1e21, "1e+21"),
+            (-0.0, "0"),
+            (-1.2345678901234567e-308, "-1.2345678901234567e-308"),
+            // Found by fuzzing: 17 digits after "-0." and five zeros is JavaScript's longest
+            // number (25 bytes), longer than any in exponent form.
+            (-1.8325506472120096e-6, "-0.0000018325506472120096"),
+        ] {
             let len = Value::from(n).json_len();
-            assert!(len >= text.len() && len <= 24, "{text}: {len}");
+            assert!(len >= text.len() && len <= 25, "{text}: {len}");
         }
         assert_eq!(Value::from(9_007_199_254_740_991i64).json_len(), 16);
     }
