@@ -271,7 +271,7 @@ async fn idb_a_record_that_does_not_decode_is_a_storage_error_not_a_panic() {
 
     match backend.read_stream("A-1", 1, Direction::Forward, 10).await {
         Err(StorageError { cause, .. }) => {
-            assert_eq!(cause, "DataError: a stored record's id \"not-a-uuid\" is not a UUID")
+            assert_eq!(cause, "DataError: a stored record's id is not a lower-case hyphenated UUID")
         }
         other => panic!("expected a storage error, got {other:?}"),
     }

@@ -358,7 +358,7 @@ impl Backend for IdbBackend {
         let notifier = notifier.clone();
         let listener = Listener::new(move |event: MessageEvent| {
             // Anything but a head position is not ours: ignored.
-            if let Some(head) = event.data().as_f64().and_then(record::integer) {
+            if let Some(head) = event.data().as_f64().and_then(crate::core::safe_integer) {
                 notifier.advance(head);
             }
         });
