@@ -7,7 +7,36 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::{Error, Value, MAX_DEPTH};
+use crate::core::{corrupt, Error, Payload, StorageError, Value, MAX_DEPTH};
+
+// Object building in one call each: crossing into JavaScript once per event, not per field.
+#[wasm_bindgen(inline_js = "
+export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt) {
+  return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt) };
+}
+export function defineData(object, key, value) {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+}
+")]
+extern "C" {
+    /// A recorded event as the contract shapes it.
+    #[wasm_bindgen(js_name = recordedEvent)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn recorded_event(
+        id: &str,
+        stream: &str,
+        event_type: &str,
+        version: f64,
+        position: f64,
+        data: &JsValue,
+        metadata: &JsValue,
+        recorded_at: f64,
+    ) -> JsValue;
+    /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
+    /// `__proto__` key stays data and never sets the prototype.
+    #[wasm_bindgen(js_name = defineData)]
+    fn define_data(object: &Object, key: &str, value: &JsValue);
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -44,21 +73,26 @@ pub fn value_to_js(value: &Value) -> JsValue {
         Value::Object(pairs) => {
             let object = Object::new();
             for (k, v) in pairs {
-                // Defining (not assigning) keeps a `__proto__` key an own data property.
-                define(&object, &JsValue::from_str(k), &value_to_js(v));
+                // Assigning `__proto__` would set the prototype: that key is defined instead.
+                if k == "__proto__" {
+                    define_data(&object, k, &value_to_js(v));
+                } else {
+                    set(&object, k, &value_to_js(v));
+                }
             }
             object.into()
         }
     }
 }
 
-fn define(object: &Object, key: &JsValue, value: &JsValue) {
-    let descriptor = Object::new();
-    let _ = Reflect::set(&descriptor, &"value".into(), value);
-    let _ = Reflect::set(&descriptor, &"writable".into(), &JsValue::TRUE);
-    let _ = Reflect::set(&descriptor, &"enumerable".into(), &JsValue::TRUE);
-    let _ = Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE);
-    Object::define_property(object, key, &descriptor);
+/// Stored data and metadata as IndexedDB returns them: handed to callers as they are.
+impl Payload for JsValue {
+    fn to_value(&self) -> Result<Value, StorageError> {
+        value_from_js(self, "data").map_err(|e| corrupt("data", &format!("{e}")))
+    }
+    fn is_object(&self) -> bool {
+        self.is_object() && !Array::is_array(self)
+    }
 }
 
 /// Sets `object[key] = value` as an own, enumerable data property.

@@ -72,7 +72,7 @@ pub struct RecordedEvent<P = Value> {
 }
 
 /// The form in which a backend hands out event data and metadata (and snapshot state).
-pub trait Payload: Clone + Debug {
+pub trait Payload: Clone + Debug + PartialEq {
     /// The payload as a [`Value`]; a storage error when the stored form is not JSON-compatible.
     fn to_value(&self) -> Result<Value, StorageError>;
     /// Whether the payload is an object (metadata must be one).
@@ -120,7 +120,37 @@ pub struct StoredEvent<P> {
     pub metadata: Option<P>,
 }
 
+impl<P> RecordedEvent<P> {
+    /// The same event with `f` applied to its data and metadata.
+    pub fn map_payload<Q>(self, mut f: impl FnMut(P) -> Q) -> RecordedEvent<Q> {
+        RecordedEvent {
+            id: self.id,
+            stream: self.stream,
+            event_type: self.event_type,
+            version: self.version,
+            position: self.position,
+            data: f(self.data),
+            metadata: f(self.metadata),
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
 impl<P: Payload> RecordedEvent<P> {
+    /// The same event with its data and metadata as [`Value`]s.
+    pub fn to_values(&self) -> Result<RecordedEvent<Value>, StorageError> {
+        Ok(RecordedEvent {
+            id: self.id,
+            stream: self.stream.clone(),
+            event_type: self.event_type.clone(),
+            version: self.version,
+            position: self.position,
+            data: self.data.to_value()?,
+            metadata: self.metadata.to_value()?,
+            recorded_at: self.recorded_at,
+        })
+    }
+
     /// The event a stored record holds, when every field is as the store writes it: a UUID in
     /// lower-case hyphenated form, a valid stream name and event type, a version and a position
     /// from 1 to 2^53 - 1, a finite `recordedAt`, data present and metadata an object.

@@ -26,7 +26,7 @@ use crate::core::{
     Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
-    decode_event, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
+    decode_event, decode_event_values, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
     encode_event, encode_head, encode_snapshot, encode_stream, number, stream_key, HEAD_KEY,
 };
 use request::{from_js, Completion, Pending, Tripwire};
@@ -117,7 +117,7 @@ impl IdbBackend {
             let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
             for pending in found {
                 let record = pending.result().await?;
-                existing.push(if record.is_undefined() { None } else { Some(decode_event(&record)?) });
+                existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
             }
             let recorded = match decide_append(request, version, &existing, head) {
                 Err(refused) => {
@@ -161,7 +161,7 @@ impl IdbBackend {
         index: Option<&str>,
         range: &IdbKeyRange,
         count: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
         let events = tx.object_store(EVENTS).map_err(|e| from_js(&e, "objectStore"))?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         let request = match index {
@@ -196,6 +196,8 @@ fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> 
 }
 
 impl Backend for IdbBackend {
+    type Payload = JsValue;
+
     async fn head(&self) -> Result<u64, StorageError> {
         Ok(decode_position(&self.read(&[META], HEAD_KEY, "read head").await?)?.unwrap_or(0))
     }
@@ -245,7 +247,7 @@ impl Backend for IdbBackend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -278,7 +280,7 @@ impl Backend for IdbBackend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError> {
+    ) -> Result<Page<JsValue>, StorageError> {
         let tx = self.transaction(&[EVENTS, META], IdbTransactionMode::Readonly)?;
         let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
         let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;

@@ -36,15 +36,10 @@ pub(crate) fn encode_event(event: &RecordedEvent) -> JsValue {
     record.into()
 }
 
-/// The event a stored record holds; checked by [`RecordedEvent::from_stored`].
-pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent, StorageError> {
-    let payload = |field| {
-        let value = get(record, field);
-        if value.is_undefined() {
-            return Ok(None);
-        }
-        json(&value, field).map(Some)
-    };
+/// The event a stored record holds, its data and metadata as the stored JavaScript values;
+/// checked by [`RecordedEvent::from_stored`].
+pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, StorageError> {
+    let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined());
     RecordedEvent::from_stored(StoredEvent {
         id: get(record, "id").as_string(),
         stream: get(record, "stream").as_string(),
@@ -52,9 +47,15 @@ pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent, StorageErr
         version: get(record, "version").as_f64(),
         position: get(record, "position").as_f64(),
         recorded_at: get(record, "recordedAt").as_f64(),
-        data: payload("data")?,
-        metadata: payload("metadata")?,
+        data: payload("data"),
+        metadata: payload("metadata"),
     })
+}
+
+/// The event a stored record holds, its data and metadata as [`Value`]s: what an append
+/// compares a retried event with.
+pub(crate) fn decode_event_values(record: &JsValue) -> Result<RecordedEvent, StorageError> {
+    decode_event(record)?.to_values()
 }
 
 /// A stream's head record: its last version and the position of that event.
