@@ -102,21 +102,33 @@ impl IdbBackend {
         };
         let (events, streams, meta) = (store(EVENTS)?, store(STREAMS)?, store(META)?);
         let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
-        let start = place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
-        let mut head = decode_position(&start)?.unwrap_or(0);
+        // Every read of a request is placed before any is awaited: one round trip, not three.
+        let mut start = Some(place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?);
+        let mut head = 0;
         let mut wrote = false;
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
             let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
+            // Generated ids are new: only ids the caller chose are looked up.
             let found = request
                 .events
                 .iter()
-                .map(|e| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                .map(|e| {
+                    (!e.id_generated)
+                        .then(|| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                        .transpose()
+                })
                 .collect::<Result<Vec<_>, _>>()?;
+            if let Some(start) = start.take() {
+                head = decode_position(&start.result().await?)?.unwrap_or(0);
+            }
             let version = decode_stream_version(&version.result().await?)?;
             let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
             for pending in found {
-                let record = pending.result().await?;
+                let record = match pending {
+                    Some(pending) => pending.result().await?,
+                    None => JsValue::UNDEFINED,
+                };
                 existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
             }
             let recorded = match decide_append(request, version, &existing, head) {
