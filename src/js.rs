@@ -114,22 +114,24 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
 /// instance), cycles, and nesting deeper than [`MAX_DEPTH`].
 pub fn value_from_js(js: &JsValue, field: &str) -> Result<Value, Error> {
     let mut walk = Walk {
-        path: String::new(),
+        failed_at: Vec::new(),
         ancestors: Vec::new(),
     };
     walk.value(js).map_err(|reason| {
-        let at = if walk.path.is_empty() {
+        let at = if walk.failed_at.is_empty() {
             String::new()
         } else {
-            format!(" at {}", walk.path)
+            let path: String = walk.failed_at.iter().rev().map(String::as_str).collect();
+            format!(" at {path}")
         };
         Error::invalid(field, format!("{reason}{at}"))
     })
 }
 
-/// The state of one conversion: where it is, and the objects it is inside of.
+/// The state of one conversion: the objects it is inside of, and once it failed, the path
+/// to the failure, innermost step first (built only on failure).
 struct Walk {
-    path: String,
+    failed_at: Vec<String>,
     ancestors: Vec<JsValue>,
 }
 
@@ -183,10 +185,8 @@ impl Walk {
     fn array(&mut self, array: &Array) -> Result<Value, &'static str> {
         let mut items = Vec::with_capacity(array.length() as usize);
         for i in 0..array.length() {
-            let len = self.path.len();
-            self.path.push_str(&format!("[{i}]"));
-            items.push(self.value(&array.get(i))?);
-            self.path.truncate(len);
+            let item = self.value(&array.get(i)).inspect_err(|_| self.failed_at.push(format!("[{i}]")))?;
+            items.push(item);
         }
         Ok(Value::Array(items))
     }
@@ -197,15 +197,12 @@ impl Walk {
         for entry in entries.iter() {
             let entry: Array = entry.unchecked_into();
             let key = entry.get(0);
-            let len = self.path.len();
-            self.path.push('.');
             let key = match string_from_js(&key) {
                 Some(Ok(key)) => key,
                 _ => return Err("has a key that holds a lone surrogate (not Unicode text)"),
             };
-            self.path.push_str(&key);
-            pairs.push((key, self.value(&entry.get(1))?));
-            self.path.truncate(len);
+            let value = self.value(&entry.get(1)).inspect_err(|_| self.failed_at.push(format!(".{key}")))?;
+            pairs.push((key, value));
         }
         Ok(Value::Object(pairs))
     }
