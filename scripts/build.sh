@@ -17,4 +17,4 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   "$out/annals_bg.wasm" -o "$out/annals_bg.wasm"
 
 (cd pkg-js && npm run --silent build)
-node scripts/size.mjs "$out/annals_bg.wasm" "$out/annals.js"
+node scripts/size.mjs "$out/annals_bg.wasm" "$out/annals.js" "$out"/snippets/*/*.js

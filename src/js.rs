@@ -7,7 +7,36 @@ use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::core::{Error, Value, MAX_DEPTH};
+use crate::core::{corrupt, Error, Payload, StorageError, Value, MAX_DEPTH};
+
+// Object building in one call each: crossing into JavaScript once per event, not per field.
+#[wasm_bindgen(inline_js = "
+export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt) {
+  return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt) };
+}
+export function defineData(object, key, value) {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+}
+")]
+extern "C" {
+    /// A recorded event as the contract shapes it.
+    #[wasm_bindgen(js_name = recordedEvent)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn recorded_event(
+        id: &str,
+        stream: &str,
+        event_type: &str,
+        version: f64,
+        position: f64,
+        data: &JsValue,
+        metadata: &JsValue,
+        recorded_at: f64,
+    ) -> JsValue;
+    /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
+    /// `__proto__` key stays data and never sets the prototype.
+    #[wasm_bindgen(js_name = defineData)]
+    fn define_data(object: &Object, key: &str, value: &JsValue);
+}
 
 #[wasm_bindgen]
 extern "C" {
@@ -44,21 +73,26 @@ pub fn value_to_js(value: &Value) -> JsValue {
         Value::Object(pairs) => {
             let object = Object::new();
             for (k, v) in pairs {
-                // Defining (not assigning) keeps a `__proto__` key an own data property.
-                define(&object, &JsValue::from_str(k), &value_to_js(v));
+                // Assigning `__proto__` would set the prototype: that key is defined instead.
+                if k == "__proto__" {
+                    define_data(&object, k, &value_to_js(v));
+                } else {
+                    set(&object, k, &value_to_js(v));
+                }
             }
             object.into()
         }
     }
 }
 
-fn define(object: &Object, key: &JsValue, value: &JsValue) {
-    let descriptor = Object::new();
-    let _ = Reflect::set(&descriptor, &"value".into(), value);
-    let _ = Reflect::set(&descriptor, &"writable".into(), &JsValue::TRUE);
-    let _ = Reflect::set(&descriptor, &"enumerable".into(), &JsValue::TRUE);
-    let _ = Reflect::set(&descriptor, &"configurable".into(), &JsValue::TRUE);
-    Object::define_property(object, key, &descriptor);
+/// Stored data and metadata as IndexedDB returns them: handed to callers as they are.
+impl Payload for JsValue {
+    fn to_value(&self) -> Result<Value, StorageError> {
+        value_from_js(self, "data").map_err(|e| corrupt("data", &format!("{e}")))
+    }
+    fn is_object(&self) -> bool {
+        self.is_object() && !Array::is_array(self)
+    }
 }
 
 /// Sets `object[key] = value` as an own, enumerable data property.
@@ -80,22 +114,24 @@ pub fn get(object: &JsValue, key: &str) -> JsValue {
 /// instance), cycles, and nesting deeper than [`MAX_DEPTH`].
 pub fn value_from_js(js: &JsValue, field: &str) -> Result<Value, Error> {
     let mut walk = Walk {
-        path: String::new(),
+        failed_at: Vec::new(),
         ancestors: Vec::new(),
     };
     walk.value(js).map_err(|reason| {
-        let at = if walk.path.is_empty() {
+        let at = if walk.failed_at.is_empty() {
             String::new()
         } else {
-            format!(" at {}", walk.path)
+            let path: String = walk.failed_at.iter().rev().map(String::as_str).collect();
+            format!(" at {path}")
         };
         Error::invalid(field, format!("{reason}{at}"))
     })
 }
 
-/// The state of one conversion: where it is, and the objects it is inside of.
+/// The state of one conversion: the objects it is inside of, and once it failed, the path
+/// to the failure, innermost step first (built only on failure).
 struct Walk {
-    path: String,
+    failed_at: Vec<String>,
     ancestors: Vec<JsValue>,
 }
 
@@ -149,10 +185,8 @@ impl Walk {
     fn array(&mut self, array: &Array) -> Result<Value, &'static str> {
         let mut items = Vec::with_capacity(array.length() as usize);
         for i in 0..array.length() {
-            let len = self.path.len();
-            self.path.push_str(&format!("[{i}]"));
-            items.push(self.value(&array.get(i))?);
-            self.path.truncate(len);
+            let item = self.value(&array.get(i)).inspect_err(|_| self.failed_at.push(format!("[{i}]")))?;
+            items.push(item);
         }
         Ok(Value::Array(items))
     }
@@ -163,15 +197,12 @@ impl Walk {
         for entry in entries.iter() {
             let entry: Array = entry.unchecked_into();
             let key = entry.get(0);
-            let len = self.path.len();
-            self.path.push('.');
             let key = match string_from_js(&key) {
                 Some(Ok(key)) => key,
                 _ => return Err("has a key that holds a lone surrogate (not Unicode text)"),
             };
-            self.path.push_str(&key);
-            pairs.push((key, self.value(&entry.get(1))?));
-            self.path.truncate(len);
+            let value = self.value(&entry.get(1)).inspect_err(|_| self.failed_at.push(format!(".{key}")))?;
+            pairs.push((key, value));
         }
         Ok(Value::Object(pairs))
     }

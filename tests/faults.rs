@@ -116,6 +116,8 @@ macro_rules! forward {
 }
 
 impl<B: Backend> Backend for Faulty<B> {
+    type Payload = B::Payload;
+
     async fn head(&self) -> Result<u64, StorageError> {
         forward!(self, "head", self.inner.head(), injected("head"))
     }
@@ -144,7 +146,7 @@ impl<B: Backend> Backend for Faulty<B> {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<B::Payload>>, StorageError> {
         forward!(
             self,
             "read_stream",
@@ -158,7 +160,7 @@ impl<B: Backend> Backend for Faulty<B> {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError> {
+    ) -> Result<Page<B::Payload>, StorageError> {
         forward!(
             self,
             "read_all",
@@ -237,7 +239,7 @@ async fn observe<B: Backend>(backend: &B) -> Observed {
     }
     Observed {
         head: backend.head().await.expect("head"),
-        events: page.events,
+        events: page.events.iter().map(|e| e.to_values().expect("payload")).collect(),
         versions,
         checkpoints,
         snapshots,

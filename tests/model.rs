@@ -1391,18 +1391,18 @@ fn settle<F: Future>(future: F) -> F::Output {
 
 type NextFuture = Pin<Box<dyn Future<Output = Result<Option<RecordedEvent>, Error>>>>;
 
-struct StoreSub<B> {
+struct StoreSub<B: Backend<Payload = Value>> {
     sub: Subscription<B>,
     /// A `next()` that waits for an event.
     pending: Option<NextFuture>,
 }
 
-struct Harness<B: Backend + 'static> {
+struct Harness<B: Backend<Payload = Value> + 'static> {
     store: Rc<Store<B>>,
     subs: [Option<StoreSub<B>>; SLOTS],
 }
 
-impl<B: Backend + 'static> Harness<B> {
+impl<B: Backend<Payload = Value> + 'static> Harness<B> {
     fn read<R>(
         &self,
         reader: Result<R, Error>,
@@ -1583,7 +1583,7 @@ impl<B: Backend + 'static> Harness<B> {
 
 /// Runs `ops` on a fresh store over `backend` and on a fresh model; `Err` describes the
 /// first divergence.
-fn check_case<B: Backend + 'static>(backend: B, ops: &[Op]) -> Result<(), String> {
+fn check_case<B: Backend<Payload = Value> + 'static>(backend: B, ops: &[Op]) -> Result<(), String> {
     NOW.with(|now| now.set(0.0));
     let store = settle(Store::open(backend, config())).map_err(|e| format!("open: {e}"))?;
     let mut harness = Harness {
@@ -1647,7 +1647,7 @@ fn record(cases: u64, operations: u64, divergences: u64) {
     .expect("write model.json");
 }
 
-fn run<B: Backend + 'static>(label: &str, backend: fn() -> B) {
+fn run<B: Backend<Payload = Value> + 'static>(label: &str, backend: fn() -> B) {
     let mut runner = TestRunner::new(Config {
         cases: CASES,
         failure_persistence: None,

@@ -50,7 +50,7 @@ async fn contents(store: &Rc<Store<IdbBackend>>) -> Contents {
         if page.is_empty() {
             break;
         }
-        events.extend(page);
+        events.extend(page.iter().map(|e| e.to_values().expect("payload")));
     }
     let mut versions = Vec::new();
     for s in STREAMS {

@@ -18,6 +18,9 @@ use uuid::Uuid;
 pub struct ProposedEvent {
     /// The event's id.
     pub id: Uuid,
+    /// The store generated the id (a UUIDv7 no event holds yet), so no existing event needs
+    /// to be looked up for it; the storage's unique index on ids stays the guard.
+    pub id_generated: bool,
     /// What happened.
     pub event_type: String,
     /// The payload.
@@ -70,6 +73,7 @@ impl AppendRequest {
             metadata
                 .check_json()
                 .map_err(|at| Error::invalid(field("metadata"), at))?;
+            let id_generated = event.id.is_none();
             let id = match event.id {
                 None => new_id(),
                 Some(text) => parse_event_id(&text).ok_or_else(|| {
@@ -88,6 +92,7 @@ impl AppendRequest {
             }
             proposed.push(ProposedEvent {
                 id,
+                id_generated,
                 event_type: event.event_type,
                 data: event.data,
                 metadata,

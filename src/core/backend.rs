@@ -5,7 +5,7 @@ use alloc::vec::Vec;
 
 use super::append::AppendRequest;
 use super::error::{Error, StorageError};
-use super::event::{AppendResult, RecordedEvent};
+use super::event::{AppendResult, Payload, RecordedEvent};
 use super::filter::Filter;
 use super::notify::Notifier;
 use super::value::Value;
@@ -40,14 +40,24 @@ impl PositionRange {
 }
 
 /// One page of a scan over the global order.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Page {
+#[derive(Clone, Debug, PartialEq)]
+pub struct Page<P = Value> {
     /// The events that matched the filter, in the direction read.
-    pub events: Vec<RecordedEvent>,
+    pub events: Vec<RecordedEvent<P>>,
     /// The position of the last event examined, matching or not (`None`: none was examined).
     pub last_examined: Option<u64>,
     /// No event in the range lies beyond `last_examined` in the direction read.
     pub exhausted: bool,
+}
+
+impl<P> Default for Page<P> {
+    fn default() -> Self {
+        Page {
+            events: Vec::new(),
+            last_examined: None,
+            exhausted: false,
+        }
+    }
 }
 
 /// A saved state of a stream's projection, as of one of its versions.
@@ -64,6 +74,9 @@ pub struct Snapshot {
 /// Futures need not be `Send`: on the web, storage handles are `!Send`.
 #[allow(async_fn_in_trait)]
 pub trait Backend {
+    /// The form in which reads hand out event data and metadata.
+    type Payload: Payload;
+
     /// The last global position, 0 when the store holds no event.
     async fn head(&self) -> Result<u64, StorageError>;
 
@@ -87,7 +100,7 @@ pub trait Backend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError>;
+    ) -> Result<Vec<RecordedEvent<Self::Payload>>, StorageError>;
 
     /// Examines at most `limit` events of `range` in `direction` and returns those matching
     /// `filter`. Examining a bounded number keeps a page's cost bounded however rare matches are.
@@ -97,7 +110,7 @@ pub trait Backend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError>;
+    ) -> Result<Page<Self::Payload>, StorageError>;
 
     /// The position saved under checkpoint `name`.
     async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError>;

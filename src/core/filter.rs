@@ -15,7 +15,7 @@ pub struct Filter {
 
 impl Filter {
     /// Whether `event` passes.
-    pub fn matches(&self, event: &RecordedEvent) -> bool {
+    pub fn matches<P>(&self, event: &RecordedEvent<P>) -> bool {
         self.types
             .as_ref()
             .map_or(true, |types| types.contains(&event.event_type))

@@ -9,6 +9,7 @@ use super::backend::{check_snapshot_version, Backend, Direction, Page, PositionR
 use super::error::{Error, StorageError};
 use super::event::{AppendResult, RecordedEvent};
 use super::filter::Filter;
+use super::value::Value;
 use uuid::Uuid;
 
 /// Events kept in memory, owned by the store that holds this backend and shared with nothing.
@@ -46,6 +47,8 @@ impl State {
 }
 
 impl Backend for MemoryBackend {
+    type Payload = Value;
+
     async fn head(&self) -> Result<u64, StorageError> {
         Ok(self.state.borrow().events.len() as u64)
     }

@@ -23,7 +23,10 @@ pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
 #[cfg(all(feature = "std", target_arch = "wasm32"))]
 pub(crate) use backend::check_snapshot_version;
 pub use error::{Error, StorageError, StorageErrorKind};
-pub use event::{validate_name, AppendResult, EventInput, RecordedEvent, MAX_NAME_CHARS};
+pub use event::{
+    corrupt, safe_integer, validate_name, AppendResult, EventInput, Payload, RecordedEvent, StoredEvent,
+    MAX_NAME_CHARS, MAX_SAFE_INTEGER,
+};
 pub use filter::Filter;
 pub use memory::MemoryBackend;
 pub use notify::{Changed, Notifier};

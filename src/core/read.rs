@@ -84,7 +84,7 @@ impl<B: Backend> StreamReader<B> {
     }
 
     /// The next page, in order; empty once the read is over.
-    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent>, Error> {
+    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
         if self.done {
             return Ok(Vec::new());
         }
@@ -134,7 +134,7 @@ impl<B: Backend> AllReader<B> {
     }
 
     /// The next page of matching events, in order; empty once the read is over.
-    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent>, Error> {
+    pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
         while !self.done {
             self.store.ensure_open()?;
             let want = (PAGE_SIZE as u64).min(self.remaining) as usize;

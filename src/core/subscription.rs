@@ -48,11 +48,11 @@ impl Default for SubscribeOptions {
 /// Holds at most one page of events: a slow consumer makes it go back to storage, never
 /// buffer without bound.
 #[derive(Debug)]
-pub struct Subscription<B> {
+pub struct Subscription<B: Backend> {
     inner: Rc<Inner<B>>,
 }
 
-impl<B> Clone for Subscription<B> {
+impl<B: Backend> Clone for Subscription<B> {
     fn clone(&self) -> Self {
         Subscription {
             inner: self.inner.clone(),
@@ -61,7 +61,7 @@ impl<B> Clone for Subscription<B> {
 }
 
 #[derive(Debug)]
-struct Inner<B> {
+struct Inner<B: Backend> {
     store: Rc<Store<B>>,
     filter: Filter,
     checkpoint: Option<String>,
@@ -71,7 +71,7 @@ struct Inner<B> {
     examined: Cell<u64>,
     /// The last position delivered (or the start).
     position: Cell<u64>,
-    buffer: RefCell<VecDeque<RecordedEvent>>,
+    buffer: RefCell<VecDeque<RecordedEvent<B::Payload>>>,
     /// The event delivered last, which the consumer may still be working on.
     in_hand: Cell<Option<u64>>,
     /// The last event the consumer finished with, not yet saved to the checkpoint.
@@ -121,7 +121,7 @@ impl<B: Backend> Subscription<B> {
     ///
     /// Calling it marks the event delivered before as done: its position is saved to the
     /// checkpoint before the subscription next goes to storage or waits.
-    pub async fn next(&self) -> Result<Option<RecordedEvent>, Error> {
+    pub async fn next(&self) -> Result<Option<RecordedEvent<B::Payload>>, Error> {
         let inner = &*self.inner;
         if inner.busy.replace(true) {
             return Err(Error::invalid(
@@ -138,7 +138,7 @@ impl<B: Backend> Subscription<B> {
         }
     }
 
-    async fn next_inner(&self) -> Result<Option<RecordedEvent>, Error> {
+    async fn next_inner(&self) -> Result<Option<RecordedEvent<B::Payload>>, Error> {
         let inner = &*self.inner;
         if let Some(done) = inner.in_hand.take() {
             inner.unsaved.set(Some(done));

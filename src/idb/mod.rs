@@ -26,7 +26,7 @@ use crate::core::{
     Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
-    decode_event, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
+    decode_event, decode_event_values, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
     encode_event, encode_head, encode_snapshot, encode_stream, number, stream_key, HEAD_KEY,
 };
 use request::{from_js, Completion, Pending, Tripwire};
@@ -102,22 +102,34 @@ impl IdbBackend {
         };
         let (events, streams, meta) = (store(EVENTS)?, store(STREAMS)?, store(META)?);
         let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
-        let start = place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
-        let mut head = decode_position(&start)?.unwrap_or(0);
+        // Every read of a request is placed before any is awaited: one round trip, not three.
+        let mut start = Some(place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?);
+        let mut head = 0;
         let mut wrote = false;
         let mut outcomes = Vec::with_capacity(requests.len());
         for request in requests {
             let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
+            // Generated ids are new: only ids the caller chose are looked up.
             let found = request
                 .events
                 .iter()
-                .map(|e| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                .map(|e| {
+                    (!e.id_generated)
+                        .then(|| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                        .transpose()
+                })
                 .collect::<Result<Vec<_>, _>>()?;
+            if let Some(start) = start.take() {
+                head = decode_position(&start.result().await?)?.unwrap_or(0);
+            }
             let version = decode_stream_version(&version.result().await?)?;
             let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
             for pending in found {
-                let record = pending.result().await?;
-                existing.push(if record.is_undefined() { None } else { Some(decode_event(&record)?) });
+                let record = match pending {
+                    Some(pending) => pending.result().await?,
+                    None => JsValue::UNDEFINED,
+                };
+                existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
             }
             let recorded = match decide_append(request, version, &existing, head) {
                 Err(refused) => {
@@ -161,7 +173,7 @@ impl IdbBackend {
         index: Option<&str>,
         range: &IdbKeyRange,
         count: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
         let events = tx.object_store(EVENTS).map_err(|e| from_js(&e, "objectStore"))?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         let request = match index {
@@ -196,6 +208,8 @@ fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> 
 }
 
 impl Backend for IdbBackend {
+    type Payload = JsValue;
+
     async fn head(&self) -> Result<u64, StorageError> {
         Ok(decode_position(&self.read(&[META], HEAD_KEY, "read head").await?)?.unwrap_or(0))
     }
@@ -245,7 +259,7 @@ impl Backend for IdbBackend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -278,7 +292,7 @@ impl Backend for IdbBackend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError> {
+    ) -> Result<Page<JsValue>, StorageError> {
         let tx = self.transaction(&[EVENTS, META], IdbTransactionMode::Readonly)?;
         let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
         let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
@@ -358,7 +372,7 @@ impl Backend for IdbBackend {
         let notifier = notifier.clone();
         let listener = Listener::new(move |event: MessageEvent| {
             // Anything but a head position is not ours: ignored.
-            if let Some(head) = event.data().as_f64().and_then(record::integer) {
+            if let Some(head) = event.data().as_f64().and_then(crate::core::safe_integer) {
                 notifier.advance(head);
             }
         });

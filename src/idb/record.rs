@@ -1,16 +1,13 @@
 //! The stored form of events and the other records, and back. A record that does not decode
 //! is reported as a [`StorageError`], never trusted and never a panic.
 
-use alloc::{format, string::String};
+use alloc::format;
 
 use js_sys::{Array, Object};
 use wasm_bindgen::JsValue;
 
-use crate::core::{RecordedEvent, Snapshot, StorageError, Uuid, Value};
+use crate::core::{corrupt, safe_integer, RecordedEvent, Snapshot, StorageError, StoredEvent, Value};
 use crate::js::{get, set, value_from_js, value_to_js};
-
-/// The largest integer a JavaScript number holds exactly.
-const MAX_SAFE: f64 = 9_007_199_254_740_991.0;
 
 /// A position or version as a key or field.
 pub(crate) fn number(n: u64) -> JsValue {
@@ -39,24 +36,26 @@ pub(crate) fn encode_event(event: &RecordedEvent) -> JsValue {
     record.into()
 }
 
-/// The event a stored record holds.
-pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent, StorageError> {
-    let id = text(record, "id")?;
-    let id = Uuid::try_parse(&id).map_err(|_| corrupt("id", &format!("{id:?} is not a UUID")))?;
-    let recorded_at = get(record, "recordedAt")
-        .as_f64()
-        .filter(|n| n.is_finite())
-        .ok_or_else(|| corrupt("recordedAt", "is not a number"))?;
-    Ok(RecordedEvent {
-        id,
-        stream: text(record, "stream")?,
-        event_type: text(record, "type")?,
-        version: count(record, "version")?,
-        position: count(record, "position")?,
-        data: json(record, "data")?,
-        metadata: json(record, "metadata")?,
-        recorded_at,
+/// The event a stored record holds, its data and metadata as the stored JavaScript values;
+/// checked by [`RecordedEvent::from_stored`].
+pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, StorageError> {
+    let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined());
+    RecordedEvent::from_stored(StoredEvent {
+        id: get(record, "id").as_string(),
+        stream: get(record, "stream").as_string(),
+        event_type: get(record, "type").as_string(),
+        version: get(record, "version").as_f64(),
+        position: get(record, "position").as_f64(),
+        recorded_at: get(record, "recordedAt").as_f64(),
+        data: payload("data"),
+        metadata: payload("metadata"),
     })
+}
+
+/// The event a stored record holds, its data and metadata as [`Value`]s: what an append
+/// compares a retried event with.
+pub(crate) fn decode_event_values(record: &JsValue) -> Result<RecordedEvent, StorageError> {
+    decode_event(record)?.to_values()
 }
 
 /// A stream's head record: its last version and the position of that event.
@@ -117,29 +116,16 @@ pub(crate) fn decode_snapshot(record: &JsValue) -> Result<Option<Snapshot>, Stor
     if record.is_undefined() {
         return Ok(None);
     }
-    Ok(Some(Snapshot { version: count(record, "version")?, state: json(record, "state")? }))
-}
-
-fn text(record: &JsValue, field: &str) -> Result<String, StorageError> {
-    get(record, field).as_string().ok_or_else(|| corrupt(field, "is not a string"))
-}
-
-/// `n` as a position or version: a non-negative integer JavaScript holds exactly.
-pub(crate) fn integer(n: f64) -> Option<u64> {
-    ((0.0..=MAX_SAFE).contains(&n) && n.fract() == 0.0).then_some(n as u64)
+    Ok(Some(Snapshot { version: count(record, "version")?, state: json(&get(record, "state"), "state")? }))
 }
 
 fn count(record: &JsValue, field: &str) -> Result<u64, StorageError> {
     get(record, field)
         .as_f64()
-        .and_then(integer)
+        .and_then(safe_integer)
         .ok_or_else(|| corrupt(field, "is not a non-negative integer"))
 }
 
-fn json(record: &JsValue, field: &str) -> Result<Value, StorageError> {
-    value_from_js(&get(record, field), field).map_err(|e| corrupt(field, &format!("{e}")))
-}
-
-fn corrupt(field: &str, reason: &str) -> StorageError {
-    StorageError::other(format!("DataError: a stored record's {field} {reason}"))
+fn json(value: &JsValue, field: &str) -> Result<Value, StorageError> {
+    value_from_js(value, field).map_err(|e| corrupt(field, &format!("{e}")))
 }

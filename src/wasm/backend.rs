@@ -2,11 +2,14 @@
 
 use alloc::vec::Vec;
 
+use wasm_bindgen::JsValue;
+
 use crate::core::{
     AppendRequest, AppendResult, Backend, Direction, Error, Filter, MemoryBackend, Notifier, Page,
     PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use crate::idb::IdbBackend;
+use crate::js::value_to_js;
 
 /// Memory or IndexedDB, behind one type so the bindings are written once.
 #[derive(Debug)]
@@ -26,7 +29,15 @@ macro_rules! dispatch {
     };
 }
 
+/// The memory backend's events with their data and metadata as JavaScript values.
+fn to_js(events: Vec<RecordedEvent>) -> Vec<RecordedEvent<JsValue>> {
+    events.into_iter().map(|e| e.map_payload(|v| value_to_js(&v))).collect()
+}
+
+/// Reads hand out JavaScript values: IndexedDB's as stored, memory's converted.
 impl Backend for AnyBackend {
+    type Payload = JsValue;
+
     async fn head(&self) -> Result<u64, StorageError> {
         dispatch!(self, b => b.head().await)
     }
@@ -45,8 +56,11 @@ impl Backend for AnyBackend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
-        dispatch!(self, b => b.read_stream(stream, from, direction, limit).await)
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
+        match self {
+            AnyBackend::Memory(b) => b.read_stream(stream, from, direction, limit).await.map(to_js),
+            AnyBackend::IndexedDb(b) => b.read_stream(stream, from, direction, limit).await,
+        }
     }
     async fn read_all(
         &self,
@@ -54,8 +68,14 @@ impl Backend for AnyBackend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError> {
-        dispatch!(self, b => b.read_all(range, direction, limit, filter).await)
+    ) -> Result<Page<JsValue>, StorageError> {
+        match self {
+            AnyBackend::Memory(b) => {
+                let page = b.read_all(range, direction, limit, filter).await?;
+                Ok(Page { events: to_js(page.events), last_examined: page.last_examined, exhausted: page.exhausted })
+            }
+            AnyBackend::IndexedDb(b) => b.read_all(range, direction, limit, filter).await,
+        }
     }
     async fn checkpoint(&self, name: &str) -> Result<Option<u64>, StorageError> {
         dispatch!(self, b => b.checkpoint(name).await)

@@ -8,9 +8,9 @@ use wasm_bindgen::JsValue;
 
 use crate::core::{
     AppendResult, Direction, Error, EventInput, ExpectedVersion, Filter, RecordedEvent, Snapshot,
-    Start,
+    Start, Uuid,
 };
-use crate::js::{get, set, string_from_js, value_from_js, value_to_js};
+use crate::js::{get, recorded_event, set, string_from_js, value_from_js, value_to_js};
 
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -210,30 +210,22 @@ pub fn append_result_to_js(result: &AppendResult) -> JsValue {
     object.into()
 }
 
-/// A `RecordedEvent` as the contract shapes it.
-pub fn event_to_js(event: &RecordedEvent) -> JsValue {
-    let object = Object::new();
-    set(&object, "id", &JsValue::from_str(&event.id.to_string()));
-    set(&object, "stream", &JsValue::from_str(&event.stream));
-    set(&object, "type", &JsValue::from_str(&event.event_type));
-    set(&object, "version", &JsValue::from_f64(event.version as f64));
-    set(
-        &object,
-        "position",
-        &JsValue::from_f64(event.position as f64),
-    );
-    set(&object, "data", &value_to_js(&event.data));
-    set(&object, "metadata", &value_to_js(&event.metadata));
-    set(
-        &object,
-        "recordedAt",
-        &js_sys::Date::new(&JsValue::from_f64(event.recorded_at)),
-    );
-    object.into()
+/// A `RecordedEvent` as the contract shapes it; its data and metadata are handed over as they are.
+pub fn event_to_js(event: &RecordedEvent<JsValue>) -> JsValue {
+    recorded_event(
+        event.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
+        &event.stream,
+        &event.event_type,
+        event.version as f64,
+        event.position as f64,
+        &event.data,
+        &event.metadata,
+        event.recorded_at,
+    )
 }
 
 /// Events as a JavaScript array.
-pub fn events_to_js(events: &[RecordedEvent]) -> JsValue {
+pub fn events_to_js(events: &[RecordedEvent<JsValue>]) -> JsValue {
     events.iter().map(event_to_js).collect::<Array>().into()
 }
 

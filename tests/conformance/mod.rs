@@ -84,7 +84,7 @@ pub async fn read_stream<B: Backend>(
             page.len() <= PAGE_SIZE,
             "a page holds at most PAGE_SIZE events"
         );
-        all.extend(page);
+        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
     }
 }
 
@@ -99,7 +99,7 @@ pub async fn read_all<B: Backend>(
         if page.is_empty() {
             return all;
         }
-        all.extend(page);
+        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
     }
 }
 
@@ -176,6 +176,8 @@ impl<B> Instrumented<B> {
 }
 
 impl<B: Backend> Backend for Instrumented<B> {
+    type Payload = B::Payload;
+
     async fn head(&self) -> Result<u64, StorageError> {
         self.step().await;
         self.inner.head().await
@@ -198,7 +200,7 @@ impl<B: Backend> Backend for Instrumented<B> {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<B::Payload>>, StorageError> {
         self.step().await;
         self.inner.read_stream(stream, from, direction, limit).await
     }
@@ -208,7 +210,7 @@ impl<B: Backend> Backend for Instrumented<B> {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page, StorageError> {
+    ) -> Result<Page<B::Payload>, StorageError> {
         self.step().await;
         self.inner.read_all(range, direction, limit, filter).await
     }
