@@ -18,9 +18,13 @@ cargo +nightly fuzz run "$target" "$work" -- \
 done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -1)
 echo "$done_line"
 
-# Keep the smallest set of inputs that covers what the whole run covered.
-cargo +nightly fuzz cmin "$target" "$work" -- -max_len="$max_len" >"$work.cmin.log" 2>&1
-rm -rf "corpus/$target" && mkdir -p "corpus/$target" && cp -r "$work/." "corpus/$target/"
+# Keep a small set of inputs that reaches every edge the whole run reached (edges only, not
+# hit counts: that keeps a few hundred files instead of thousands), plus the crash inputs.
+min=$work.min && rm -rf "$min" && mkdir -p "$min"
+cargo +nightly fuzz run "$target" "$min" "$work" -- -merge=1 -use_counters=0 -max_len="$max_len" \
+  >"$work.merge.log" 2>&1
+cp "corpus/$target"/crash-* "$min/" 2>/dev/null || true
+rm -rf "corpus/$target" && mkdir -p "corpus/$target" && cp -r "$min/." "corpus/$target/"
 echo "corpus/$target: $(ls "corpus/$target" | wc -l) files"
 
 DONE="$done_line" TARGET="$target" MAX_LEN="$max_len" node -e '
