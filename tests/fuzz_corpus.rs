@@ -1,0 +1,159 @@
+//! Replays the committed fuzz corpus (`fuzz/corpus/<target>/`) through the same checks the
+//! fuzz targets run (`fuzz/checks/<target>.rs`), on stable and without cargo-fuzz: every
+//! input the fuzzer kept, and every crash it found, stays a test.
+//!
+//! The figures go to `target/reliability/fuzz.json`: files replayed per target, with the
+//! seconds and executions of the recorded fuzzing run (`fuzz/runs.json`, written by
+//! `fuzz/run.sh` from libFuzzer's output).
+#![cfg(not(target_arch = "wasm32"))]
+
+#[allow(dead_code)]
+#[path = "../fuzz/checks/validate_input.rs"]
+mod validate_input;
+
+#[allow(dead_code)]
+#[path = "../fuzz/checks/decode_stored_record.rs"]
+mod decode_stored_record;
+
+use std::path::{Path, PathBuf};
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+/// The files of `fuzz/corpus/<target>`, in name order.
+fn corpus(target: &str) -> Vec<PathBuf> {
+    let dir = Path::new(ROOT).join("fuzz/corpus").join(target);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|entry| entry.expect("a corpus entry").path())
+        .filter(|path| path.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// The number under `key` in `target`'s entry of `fuzz/runs.json`.
+fn recorded(runs: &str, target: &str, key: &str) -> u64 {
+    let entry = runs
+        .split_once(&format!("\"{target}\""))
+        .and_then(|(_, rest)| rest.split_once('}'))
+        .map(|(entry, _)| entry)
+        .unwrap_or_else(|| panic!("fuzz/runs.json has no run of {target}"));
+    let number = entry
+        .split_once(&format!("\"{key}\""))
+        .and_then(|(_, rest)| rest.trim_start().strip_prefix(':'))
+        .map(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""))
+        .unwrap_or_else(|| panic!("fuzz/runs.json: {target} has no {key}"));
+    number.parse().unwrap_or_else(|_| panic!("fuzz/runs.json: {target}.{key} is not a count"))
+}
+
+/// One target's figures, as they go into `fuzz.json`.
+fn figures(runs: &str, target: &str, files: usize) -> String {
+    let seconds = recorded(runs, target, "secondsFuzzed");
+    let execs = recorded(runs, target, "execs");
+    assert!(seconds >= 600, "{target} was fuzzed {seconds} s, less than 10 minutes");
+    assert!(execs > 0, "{target}: no executions recorded");
+    format!("\"{target}\":{{\"corpusFiles\":{files},\"secondsFuzzed\":{seconds},\"execs\":{execs}}}")
+}
+
+/// Replays `validate_input`'s corpus; the number of files replayed.
+fn replay_validate_input() -> usize {
+    let files = corpus("validate_input");
+    assert!(!files.is_empty(), "fuzz/corpus/validate_input is empty");
+    let mut tally = validate_input::Tally::default();
+    for file in &files {
+        let data = std::fs::read(file).expect("a corpus file");
+        // serde_json is not a dependency here: the check's own JSON text is the oracle,
+        // itself compared with serde_json's on every fuzzed input.
+        tally.add(validate_input::check(&data, &|_, _| {}));
+    }
+    // The corpus reaches every way an append can end.
+    assert!(tally.written > 0, "no append of the corpus wrote: {tally:?}");
+    assert!(tally.retried > 0, "no retry: {tally:?}");
+    assert!(tally.invalid > 0, "no invalid input: {tally:?}");
+    assert!(tally.duplicate > 0, "no duplicate id: {tally:?}");
+    assert!(tally.wrong_version > 0, "no wrong expected version: {tally:?}");
+    files.len()
+}
+
+/// Replays `decode_stored_record`'s corpus; the number of files replayed.
+fn replay_decode_stored_record() -> usize {
+    let files = corpus("decode_stored_record");
+    assert!(!files.is_empty(), "fuzz/corpus/decode_stored_record is empty");
+    let mut tally = decode_stored_record::Tally::default();
+    for file in &files {
+        let data = std::fs::read(file).expect("a corpus file");
+        tally.add(decode_stored_record::check(&data));
+    }
+    // The corpus decodes records, and refuses one for each field out of shape.
+    assert!(tally.decoded > 0, "no record of the corpus decoded: {tally:?}");
+    for (field, refused) in decode_stored_record::FIELDS.iter().zip(tally.refused) {
+        assert!(refused > 0, "no record refused for its {field}: {tally:?}");
+    }
+    files.len()
+}
+
+/// Every target's corpus replays without a failed check; the figures go to
+/// `target/reliability/fuzz.json`.
+#[test]
+fn fuzz_corpus_replays_clean() {
+    let runs = std::fs::read_to_string(Path::new(ROOT).join("fuzz/runs.json"))
+        .expect("fuzz/runs.json");
+    let targets = [
+        figures(&runs, "validate_input", replay_validate_input()),
+        figures(&runs, "decode_stored_record", replay_decode_stored_record()),
+    ];
+    let dir = Path::new(ROOT).join("target/reliability");
+    std::fs::create_dir_all(&dir).expect("create target/reliability");
+    std::fs::write(
+        dir.join("fuzz.json"),
+        format!("{{\"targets\":{{{}}}}}\n", targets.join(",")),
+    )
+    .expect("write fuzz.json");
+}
+
+/// The replay's JSON oracle writes numbers as JavaScript does.
+#[test]
+fn js_number_writes_numbers_as_javascript_does() {
+    for (n, js) in [
+        (0.0, "0"),
+        (-0.0, "0"),
+        (7.0, "7"),
+        (-120.0, "-120"),
+        (0.1, "0.1"),
+        (-1.5, "-1.5"),
+        (123_456_789.125, "123456789.125"),
+        (1e-6, "0.000001"),
+        (1e-7, "1e-7"),
+        (1.5e-7, "1.5e-7"),
+        (5e-324, "5e-324"),
+        (9_007_199_254_740_993.0, "9007199254740992"),
+        (-9_223_372_036_854_775_808.0, "-9223372036854776000"),
+        (1e20, "100000000000000000000"),
+        (1.234_567_890_123_456_8e20, "123456789012345680000"),
+        (1e21, "1e+21"),
+        (-1.5e300, "-1.5e+300"),
+        (f64::MAX, "1.7976931348623157e+308"),
+        (f64::NAN, "null"),
+        (f64::NEG_INFINITY, "null"),
+    ] {
+        assert_eq!(validate_input::js_number(n), js, "{n:e}");
+    }
+}
+
+/// The replay's JSON oracle escapes strings as `JSON.stringify` does.
+#[test]
+fn json_text_escapes_as_json_stringify_does() {
+    use annals::core::Value;
+    let v = Value::object([(
+        "k\u{1}",
+        Value::from(vec![
+            Value::from("a\"b\\c\n\r\t\u{8}\u{c}\u{1f}\u{7f}é😀"),
+            Value::Null,
+            Value::Bool(false),
+        ]),
+    )]);
+    assert_eq!(
+        validate_input::json_text(&v),
+        "{\"k\\u0001\":[\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u001f\u{7f}é😀\",null,false]}"
+    );
+}
