@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fuzzes one target, minimizes what it kept into fuzz/corpus/<target>/, and records the run's
-# seconds and executions (libFuzzer's closing "Done N runs in S second(s)") in fuzz/runs.json.
+# Fuzzes one target, minimizes what it kept into fuzz/corpus/<target>/, and adds the run's
+# seconds and executions (libFuzzer's closing "Done N runs in S second(s)") to the target's
+# totals in fuzz/runs.json. Each run starts from the corpus the runs before it left; when a
+# target's check changes, delete its entry so that the totals count only runs of the new one.
 #   bash fuzz/run.sh <target> [seconds=600] [max_len=4096]
 # Needs cargo-fuzz and the nightly toolchain. A crash stops it before anything is recorded;
 # the input is in fuzz/artifacts/<target>/.
@@ -31,8 +33,9 @@ DONE="$done_line" TARGET="$target" MAX_LEN="$max_len" node -e '
   const fs = require("fs");
   const [, execs, secs] = process.env.DONE.match(/^Done (\d+) runs in (\d+) second/);
   const runs = fs.existsSync("runs.json") ? JSON.parse(fs.readFileSync("runs.json", "utf8")) : {};
-  runs[process.env.TARGET] = { secondsFuzzed: +secs, execs: +execs, maxLen: +process.env.MAX_LEN,
-    date: new Date().toISOString().slice(0, 10) };
+  const before = runs[process.env.TARGET] ?? { secondsFuzzed: 0, execs: 0, runs: 0 };
+  runs[process.env.TARGET] = { secondsFuzzed: before.secondsFuzzed + +secs, execs: before.execs + +execs,
+    runs: (before.runs ?? 1) + 1, maxLen: +process.env.MAX_LEN, date: new Date().toISOString().slice(0, 10) };
   const lines = Object.keys(runs).sort().map((t) => `  "${t}": ${JSON.stringify(runs[t])}`);
   fs.writeFileSync("runs.json", `{\n${lines.join(",\n")}\n}\n`);'
 cat runs.json

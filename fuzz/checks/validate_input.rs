@@ -254,7 +254,7 @@ pub enum Metadata {
     Any(Json),
 }
 
-/// One event as generated.
+/// One event as generated: type, data, metadata and id.
 #[derive(Arbitrary, Clone, Debug)]
 pub struct Event {
     event_type: Name,
@@ -266,10 +266,15 @@ pub struct Event {
 /// An expected version as generated.
 #[derive(Arbitrary, Clone, Copy, Debug)]
 pub enum Expected {
+    /// `any`.
     Any,
+    /// `no_stream`.
     NoStream,
+    /// `stream_exists`.
     StreamExists,
+    /// A version from 0 to 7: streams of a case are short, so these hit and miss.
     Small(u8),
+    /// Any version.
     Exact(u64),
 }
 
@@ -290,8 +295,11 @@ impl Expected {
 pub enum Step {
     /// An append.
     Append {
+        /// The stream.
         stream: Name,
+        /// The events (the first 16).
         events: Vec<Event>,
+        /// The expected version.
         expected: Expected,
     },
     /// The `n`-th earlier append again, exactly as given (a retry).
@@ -301,12 +309,15 @@ pub enum Step {
 /// The store's cap on one event's size.
 #[derive(Arbitrary, Clone, Copy, Debug)]
 pub enum MaxEventBytes {
+    /// Up to 64 KiB, 0 included (which the store refuses to open with).
     Small(u16),
+    /// `DEFAULT_MAX_EVENT_BYTES`.
     Default,
+    /// `usize::MAX`.
     Unlimited,
 }
 
-/// What the input bytes describe.
+/// What the input bytes describe: the store's cap, and up to 8 steps.
 #[derive(Arbitrary, Clone, Debug)]
 pub struct Case {
     max_event_bytes: MaxEventBytes,
