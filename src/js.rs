@@ -14,6 +14,14 @@ use crate::core::{corrupt, Error, Payload, StorageError, Value, MAX_DEPTH};
 export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt) {
   return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt) };
 }
+export function storedEvent(record, numbers) {
+  const { id, stream, type, version, position, recordedAt } = record;
+  numbers[0] = typeof version === 'number' ? version : NaN;
+  numbers[1] = typeof position === 'number' ? position : NaN;
+  numbers[2] = typeof recordedAt === 'number' ? recordedAt : NaN;
+  return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
+    ? id + '\0' + stream + '\0' + type : undefined;
+}
 export function defineData(object, key, value) {
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
 }
@@ -32,6 +40,11 @@ extern "C" {
         metadata: &JsValue,
         recorded_at: f64,
     ) -> JsValue;
+    /// The text fields of a stored event record (`id`, `stream`, `type`) joined by NUL when all
+    /// three are strings, and its `version`, `position` and `recordedAt` in `numbers` (NaN
+    /// where not a number): a record's fields in one crossing.
+    #[wasm_bindgen(js_name = storedEvent)]
+    pub fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
     /// `__proto__` key stays data and never sets the prototype.
     #[wasm_bindgen(js_name = defineData)]

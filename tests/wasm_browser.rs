@@ -261,20 +261,41 @@ async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_wor
 async fn idb_a_record_that_does_not_decode_is_a_storage_error_not_a_panic() {
     let backend = IdbBackend::open(&unique("corrupt")).await.expect("open");
     backend.append(&[request("A-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
-    let raw_db = raw_open(backend.database_name(), None).await;
-    let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
-    let events = tx.object_store("events").expect("events");
-    let record = raw(events.get(&1.into())).await.expect("get");
-    Reflect::set(&record, &"id".into(), &"not-a-uuid".into()).expect("set");
-    raw(events.put(&record)).await.expect("put");
-    raw_db.close();
+    let cases: [(&str, JsValue, &str); 6] = [
+        ("id", "not-a-uuid".into(), "id is not a lower-case hyphenated UUID"),
+        ("type", 5.into(), "type is not a string"),
+        // NUL is read like any character: a name holding it is refused, not split.
+        ("stream", "A\u{0}1".into(), "type is not a valid name"),
+        ("version", "1".into(), "version is not an integer from 1 to 2^53 - 1"),
+        ("recordedAt", JsValue::NULL, "recordedAt is not a finite number"),
+        ("metadata", JsValue::NULL, "metadata is not an object"),
+    ];
+    for (field, value, reason) in cases {
+        let raw_db = raw_open(backend.database_name(), None).await;
+        let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
+        let events = tx.object_store("events").expect("events");
+        let record = raw(events.get(&1.into())).await.expect("get");
+        let original = Reflect::get(&record, &field.into()).expect("field");
+        Reflect::set(&record, &field.into(), &value).expect("set");
+        raw(events.put(&record)).await.expect("put");
+        raw_db.close();
 
-    match backend.read_stream("A-1", 1, Direction::Forward, 10).await {
-        Err(StorageError { cause, .. }) => {
-            assert_eq!(cause, "DataError: a stored record's id is not a lower-case hyphenated UUID")
+        let read = backend.read_all(PositionRange::after(0), Direction::Forward, 10, &Filter::default()).await;
+        match read {
+            Err(StorageError { cause, .. }) => {
+                assert_eq!(cause, format!("DataError: a stored record's {reason}"), "{field}")
+            }
+            other => panic!("{field}: expected a storage error, got {other:?}"),
         }
-        other => panic!("expected a storage error, got {other:?}"),
+
+        let raw_db = raw_open(backend.database_name(), None).await;
+        let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
+        Reflect::set(&record, &field.into(), &original).expect("restore");
+        raw(tx.object_store("events").expect("events").put(&record)).await.expect("put");
+        raw_db.close();
     }
+    // Restored: the record decodes again.
+    assert_eq!(everything(&backend).await.len(), 1);
 }
 
 #[wasm_bindgen_test]
