@@ -209,12 +209,16 @@ function revoked() {
   return proxy;
 }
 
-/** Option-object level defects: a throwing getter on `key`, or a Proxy/revoked Proxy. */
+/**
+ * Option-object level defects: a throwing getter on `key` (the error names `key`), or a Proxy
+ * whose get trap throws / a revoked Proxy (the error names the options or one of them:
+ * `field: null` lets the caller list which).
+ */
 function optionsTrap(rng, valid, key) {
   return rng.weighted([
     [3, { label: `getter on ${key} throws`, value: withThrowingGetter(valid, key), field: key }],
     [1, { label: 'Proxy whose get trap throws', value: new Proxy(valid, { get: thrower('get') }), field: null }],
-    [1, { label: 'revoked Proxy', value: revoked(), field: 'options' }],
+    [1, { label: 'revoked Proxy', value: revoked(), field: null }],
   ]);
 }
 
@@ -964,6 +968,7 @@ export async function runInvalidCalls(env) {
   }
 
   const started = Date.now();
+  let unresponsive = false;
   let i = 0;
   try {
     for (; i < calls; i++) {
@@ -971,8 +976,17 @@ export async function runInvalidCalls(env) {
       if (rng.chance(0.06)) {
         const s = `S-${rng.int(10)}`;
         const events = Array.from({ length: 1 + rng.int(3) }, () => validEvent(rng, rng.chance(0.5) ? { id: rng.uuid() } : {}));
-        await withTimeout(validAppend(s, events, rng.chance(0.5) ? model.version(s) : 'any'), 'valid append');
-        stats.validAppends += 1;
+        try {
+          await withTimeout(validAppend(s, events, rng.chance(0.5) ? model.version(s) : 'any'), 'valid append');
+          stats.validAppends += 1;
+        } catch (e) {
+          if (e instanceof HungError) {
+            stats.hangs += 1;
+            unresponsive = true;
+          }
+          fail('valid append failed', current, `${e?.name}: ${e?.message}`);
+          await withTimeout(resync(store, model), 'resync').catch(() => {});
+        }
       }
       if (rng.chance(0.02)) {
         const v = generateValid(rng, ctx);
@@ -998,7 +1012,9 @@ export async function runInvalidCalls(env) {
       const settled = settle(c);
       if (concurrent && !concurrent.first) concurrentPromise = store.append(concurrent.stream, concurrent.event);
       const out = await settled;
-      if (judge(c, out)) { /* typed as expected */ }
+      const panicsBefore = stats.panics;
+      judge(c, out);
+      const callPanicked = stats.panics > panicsBefore || (out.escaped !== undefined && isPanic(out.escaped));
       if (concurrent) {
         stats.concurrentValidAppends += 1;
         try {
@@ -1022,16 +1038,20 @@ export async function runInvalidCalls(env) {
           stats.fullChecks += 1;
         }
       } catch (e) {
-        if (e instanceof HungError) stats.hangs += 1;
-        else if (isPanic(e)) stats.panics += 1;
-        else stats.writes += 1;
+        if (e instanceof HungError) {
+          stats.hangs += 1;
+          unresponsive = true;
+        } else if (isPanic(e)) {
+          if (!callPanicked) stats.panics += 1; // counted once per call
+        } else stats.writes += 1;
         fail('store changed (or unreadable) after the call', c, `${e?.name}: ${e?.message}`);
         // Take the store as it now is, so that the next write is caught as well.
         await withTimeout(resync(store, model), 'resync').catch(() => {});
       }
-      if (stats.hangs >= 10) {
+      // A store that no longer answers makes every later call wait for its time limit.
+      if (unresponsive || stats.hangs >= 50) {
         stats.stoppedEarly = true;
-        log(`stopping after ${stats.calls} calls: ${stats.hangs} calls hung (the store no longer answers)`);
+        log(`stopping after ${stats.calls} calls: ${unresponsive ? 'the store no longer answers' : `${stats.hangs} calls hung`}`);
         break;
       }
       if ((i + 1) % 2000 === 0) log(`${i + 1} calls, ${stats.typedErrors} typed errors, ${stats.failureCount} failures, ${Date.now() - started} ms`);
