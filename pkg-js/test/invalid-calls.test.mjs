@@ -105,5 +105,5 @@ test(`${CALLS.toLocaleString('en')} invalid calls: typed errors, nothing written
   assert.equal(stats.typedErrors, stats.calls, 'every invalid call ended in its expected typed error');
   assert.ok(stats.prototypesUnchanged, 'Object.prototype, Array.prototype and Function.prototype unchanged');
   assert.equal(stats.storeWorksAfter, true, 'after the run the store holds the model and takes a valid append');
-  assert.ok(stats.validAppends > 0 && stats.validExotic > 0 && stats.fullChecks >= CALLS / 100);
+  if (CALLS >= 1000) assert.ok(stats.validAppends > 0 && stats.validExotic > 0 && stats.fullChecks >= CALLS / 100, 'the run interleaved valid calls and full checks');
 });

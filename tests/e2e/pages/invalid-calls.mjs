@@ -145,8 +145,8 @@ function nest(depth, leaf, objects) {
 }
 
 /**
- * A value that is not JSON-compatible. `top` says whether it stands alone (then `undefined`
- * means "missing", which for metadata is allowed: the caller decides with `allowUndefined`).
+ * A value that is not JSON-compatible, alone or buried in a valid one. Alone, `undefined`
+ * means "missing", which metadata may be: the caller excludes it with `allowUndefined`.
  */
 export function badJson(rng, { allowUndefined = true } = {}) {
   const list = [

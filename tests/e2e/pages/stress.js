@@ -85,6 +85,8 @@ window.stress = {
       const rand = makeRng(seed + w);
       const known = new Map();
       for (let n = 0; n < appends; n++) {
+        // Three draws per append (stream, mode, count), whatever happens: stress.test.mjs
+        // counts the events to expect from the seed the same way.
         const stream = `Stress-${Math.floor(rand() * streams)}`;
         const r = rand();
         const mode = !known.has(stream) ? 'no_stream' : r < 0.5 ? 'exact' : r < 0.8 ? 'any' : 'stream_exists';
