@@ -14,6 +14,14 @@ use crate::core::{corrupt, Error, Payload, StorageError, Value, MAX_DEPTH};
 export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt) {
   return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt) };
 }
+export function storedEvent(record, numbers) {
+  const { id, stream, type, version, position, recordedAt } = record;
+  numbers[0] = typeof version === 'number' ? version : NaN;
+  numbers[1] = typeof position === 'number' ? position : NaN;
+  numbers[2] = typeof recordedAt === 'number' ? recordedAt : NaN;
+  return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
+    ? id + '\0' + stream + '\0' + type : undefined;
+}
 export function defineData(object, key, value) {
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
 }
@@ -32,6 +40,11 @@ extern "C" {
         metadata: &JsValue,
         recorded_at: f64,
     ) -> JsValue;
+    /// The text fields of a stored event record (`id`, `stream`, `type`) joined by NUL when all
+    /// three are strings, and its `version`, `position` and `recordedAt` in `numbers` (NaN
+    /// where not a number): a record's fields in one crossing.
+    #[wasm_bindgen(js_name = storedEvent)]
+    pub fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
     /// `__proto__` key stays data and never sets the prototype.
     #[wasm_bindgen(js_name = defineData)]
@@ -44,6 +57,42 @@ extern "C" {
     type JsText;
     #[wasm_bindgen(method, js_name = isWellFormed)]
     fn is_well_formed(this: &JsText) -> bool;
+
+    // The calls below run user code (Proxy traps, getters) or throw on a revoked Proxy. They
+    // are imported with `catch`: an exception that unwinds through wasm frames skips their
+    // destructors, leaks the shadow stack and, inside an async call, leaves its promise
+    // unsettled and the futures queued behind it unrun.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn try_is_array(value: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = getPrototypeOf)]
+    fn try_get_prototype_of(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn try_entries(value: &JsValue) -> Result<Array, JsValue>;
+}
+
+/// Why a value could not be read: its getter, a Proxy trap, or a revoked Proxy threw.
+pub const THREW: &str = "could not be read: a getter or Proxy trap threw";
+
+/// `Array.isArray(js)`; `Err` when asking throws (a revoked Proxy).
+pub fn is_array(js: &JsValue) -> Result<bool, &'static str> {
+    try_is_array(js).map_err(|_| THREW)
+}
+
+/// `object[key]` read from caller-supplied input: `Err` when reading it throws, never a guess.
+pub fn read(object: &JsValue, key: &str) -> Result<JsValue, &'static str> {
+    if !object.is_object() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    Reflect::get(object, &JsValue::from_str(key)).map_err(|_| THREW)
+}
+
+/// The items of a caller-supplied array, read one by one (a Proxy's traps may throw).
+pub fn items(array: &JsValue) -> Result<Vec<JsValue>, &'static str> {
+    let length = Reflect::get(array, &JsValue::from_str("length")).map_err(|_| THREW)?;
+    let length = length.as_f64().unwrap_or(0.0) as u32;
+    (0..length)
+        .map(|i| Reflect::get_u32(array, i).map_err(|_| THREW))
+        .collect()
 }
 
 /// The text of `js` when it is a string: `Some(Err(..))` when it holds a lone surrogate,
@@ -100,7 +149,8 @@ pub fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &JsValue::from_str(key), value);
 }
 
-/// `object[key]`, or `undefined` when `object` is not an object or reading it throws.
+/// `object[key]`, or `undefined` when `object` is not an object or reading it throws. Only for
+/// values the store made itself (records, globals); caller input goes through [`read`].
 pub fn get(object: &JsValue, key: &str) -> JsValue {
     if !object.is_object() {
         return JsValue::UNDEFINED;
@@ -165,34 +215,35 @@ impl Walk {
         if self.ancestors.iter().any(|a| a == js) {
             return Err("is cyclic: it contains itself");
         }
-        let is_array = Array::is_array(js);
+        let is_array = is_array(js)?;
         if !is_array {
-            let proto = Object::get_prototype_of(js);
-            if !(proto.is_null() || OBJECT_PROTOTYPE.with(|p| proto == *p)) {
+            let proto = try_get_prototype_of(js).map_err(|_| THREW)?;
+            if !(proto.is_null() || OBJECT_PROTOTYPE.with(|p| proto == **p)) {
                 return Err("is not a plain object or array (a Date, Map, class instance …)");
             }
         }
         self.ancestors.push(js.clone());
         let value = if is_array {
-            self.array(js.unchecked_ref())
+            self.array(js)
         } else {
-            self.object(js.unchecked_ref())
+            self.object(js)
         }?;
         self.ancestors.pop();
         Ok(value)
     }
 
-    fn array(&mut self, array: &Array) -> Result<Value, &'static str> {
-        let mut items = Vec::with_capacity(array.length() as usize);
-        for i in 0..array.length() {
-            let item = self.value(&array.get(i)).inspect_err(|_| self.failed_at.push(format!("[{i}]")))?;
-            items.push(item);
+    fn array(&mut self, array: &JsValue) -> Result<Value, &'static str> {
+        let values = items(array)?;
+        let mut out = Vec::with_capacity(values.len());
+        for (i, item) in values.iter().enumerate() {
+            let item = self.value(item).inspect_err(|_| self.failed_at.push(format!("[{i}]")))?;
+            out.push(item);
         }
-        Ok(Value::Array(items))
+        Ok(Value::Array(out))
     }
 
-    fn object(&mut self, object: &Object) -> Result<Value, &'static str> {
-        let entries = Object::entries(object);
+    fn object(&mut self, object: &JsValue) -> Result<Value, &'static str> {
+        let entries = try_entries(object).map_err(|_| THREW)?;
         let mut pairs = Vec::with_capacity(entries.length() as usize);
         for entry in entries.iter() {
             let entry: Array = entry.unchecked_into();

@@ -261,20 +261,41 @@ async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_wor
 async fn idb_a_record_that_does_not_decode_is_a_storage_error_not_a_panic() {
     let backend = IdbBackend::open(&unique("corrupt")).await.expect("open");
     backend.append(&[request("A-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
-    let raw_db = raw_open(backend.database_name(), None).await;
-    let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
-    let events = tx.object_store("events").expect("events");
-    let record = raw(events.get(&1.into())).await.expect("get");
-    Reflect::set(&record, &"id".into(), &"not-a-uuid".into()).expect("set");
-    raw(events.put(&record)).await.expect("put");
-    raw_db.close();
+    let cases: [(&str, JsValue, &str); 6] = [
+        ("id", "not-a-uuid".into(), "id is not a lower-case hyphenated UUID"),
+        ("type", 5.into(), "type is not a string"),
+        // NUL is read like any character: a name holding it is refused, not split.
+        ("stream", "A\u{0}1".into(), "type is not a valid name"),
+        ("version", "1".into(), "version is not an integer from 1 to 2^53 - 1"),
+        ("recordedAt", JsValue::NULL, "recordedAt is not a finite number"),
+        ("metadata", JsValue::NULL, "metadata is not an object"),
+    ];
+    for (field, value, reason) in cases {
+        let raw_db = raw_open(backend.database_name(), None).await;
+        let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
+        let events = tx.object_store("events").expect("events");
+        let record = raw(events.get(&1.into())).await.expect("get");
+        let original = Reflect::get(&record, &field.into()).expect("field");
+        Reflect::set(&record, &field.into(), &value).expect("set");
+        raw(events.put(&record)).await.expect("put");
+        raw_db.close();
 
-    match backend.read_stream("A-1", 1, Direction::Forward, 10).await {
-        Err(StorageError { cause, .. }) => {
-            assert_eq!(cause, "DataError: a stored record's id is not a lower-case hyphenated UUID")
+        let read = backend.read_all(PositionRange::after(0), Direction::Forward, 10, &Filter::default()).await;
+        match read {
+            Err(StorageError { cause, .. }) => {
+                assert_eq!(cause, format!("DataError: a stored record's {reason}"), "{field}")
+            }
+            other => panic!("{field}: expected a storage error, got {other:?}"),
         }
-        other => panic!("expected a storage error, got {other:?}"),
+
+        let raw_db = raw_open(backend.database_name(), None).await;
+        let tx = raw_db.transaction_with_str_and_mode("events", IdbTransactionMode::Readwrite).expect("tx");
+        Reflect::set(&record, &field.into(), &original).expect("restore");
+        raw(tx.object_store("events").expect("events").put(&record)).await.expect("put");
+        raw_db.close();
     }
+    // Restored: the record decodes again.
+    assert_eq!(everything(&backend).await.len(), 1);
 }
 
 #[wasm_bindgen_test]
@@ -372,4 +393,90 @@ async fn idb_concurrent_appends_share_transactions() {
     conformance::concurrent_appends(&store).await;
     // 4 setup appends one by one, then the 64 in 2 transactions.
     assert_eq!(store.backend().transactions.get(), 4 + 2);
+}
+
+// ---- schema upgrades -----------------------------------------------------------------------
+
+#[wasm_bindgen::prelude::wasm_bindgen(module = "/tests/fixtures/idb-dump.js")]
+extern "C" {
+    #[wasm_bindgen(catch)]
+    async fn restore(name: &str, fixture: JsValue) -> Result<JsValue, JsValue>;
+}
+
+/// One fixture per schema version, each a database written by that version
+/// (tests/fixtures/make-schema-fixture.mjs). Add the new one here when SCHEMA_VERSION moves.
+const SCHEMA_FIXTURES: [(u32, &str); 1] = [(1, include_str!("fixtures/schema-v1.json"))];
+
+fn fixture_records(fixture: &JsValue, store: &str) -> Vec<JsValue> {
+    let stores: Array = Reflect::get(fixture, &"stores".into()).expect("stores").unchecked_into();
+    let store = stores
+        .iter()
+        .find(|s| Reflect::get(s, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some(store))
+        .unwrap_or_else(|| panic!("fixture has no {store} store"));
+    let records: Array = Reflect::get(&store, &"records".into()).expect("records").unchecked_into();
+    records.iter().collect()
+}
+
+fn field(record: &JsValue, name: &str) -> JsValue {
+    Reflect::get(record, &name.into()).expect(name)
+}
+
+#[wasm_bindgen_test]
+async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_event() {
+    assert_eq!(
+        SCHEMA_FIXTURES.last().map(|(v, _)| *v),
+        Some(annals::idb::SCHEMA_VERSION),
+        "the current schema version has its fixture"
+    );
+    for (version, text) in SCHEMA_FIXTURES {
+        let fixture = js_sys::JSON::parse(text).expect("fixture is JSON");
+        assert_eq!(field(&fixture, "version").as_f64(), Some(version as f64));
+        let name = unique(&format!("fixture-v{version}"));
+        restore(&format!("{}{name}", annals::idb::NAME_PREFIX), fixture.clone()).await.expect("restore fixture");
+        let backend = IdbBackend::open(&name).await.expect("the current code opens it");
+
+        let records = fixture_records(&fixture, "events");
+        let events = everything(&backend).await;
+        assert_eq!(events.len(), records.len(), "schema {version}: every event");
+        for (event, record) in events.iter().zip(&records) {
+            let at = format!("schema {version}, position {}", event.position);
+            assert_eq!(Some(event.position as f64), field(record, "position").as_f64(), "{at}");
+            assert_eq!(Some(event.id.to_string()), field(record, "id").as_string(), "{at}");
+            assert_eq!(Some(event.stream.clone()), field(record, "stream").as_string(), "{at}");
+            assert_eq!(Some(event.event_type.clone()), field(record, "type").as_string(), "{at}");
+            assert_eq!(Some(event.version as f64), field(record, "version").as_f64(), "{at}");
+            assert_eq!(Some(event.recorded_at), field(record, "recordedAt").as_f64(), "{at}");
+            assert_eq!(Ok(event.data.clone()), annals::js::value_from_js(&field(record, "data"), "data"), "{at}");
+            assert_eq!(Ok(event.metadata.clone()), annals::js::value_from_js(&field(record, "metadata"), "metadata"), "{at}");
+        }
+        let head = backend.head().await.expect("head");
+        assert_eq!(head, records.len() as u64, "schema {version}: head");
+        for stream in fixture_records(&fixture, "streams") {
+            let stream_name = field(&stream, "stream").as_string().expect("stream");
+            let version_now = backend.stream_version(&stream_name).await.expect("stream version");
+            assert_eq!(Some(version_now as f64), field(&stream, "version").as_f64(), "{stream_name}");
+        }
+        for checkpoint in fixture_records(&fixture, "checkpoints") {
+            let checkpoint_name = field(&checkpoint, "name").as_string().expect("name");
+            let saved = backend.checkpoint(&checkpoint_name).await.expect("checkpoint");
+            assert_eq!(saved.map(|p| p as f64), field(&checkpoint, "position").as_f64());
+        }
+        for snapshot in fixture_records(&fixture, "snapshots") {
+            let stream_name = field(&snapshot, "stream").as_string().expect("stream");
+            let saved = backend.snapshot(&stream_name).await.expect("snapshot").expect("saved");
+            assert_eq!(Some(saved.version as f64), field(&snapshot, "version").as_f64());
+            assert_eq!(Ok(saved.state), annals::js::value_from_js(&field(&snapshot, "state"), "state"));
+        }
+        // And it goes on: the next append lands right after the fixture's last event.
+        let stream_name = events[0].stream.clone();
+        let stream_version = backend.stream_version(&stream_name).await.expect("version");
+        let appended = backend
+            .append(&[request(&stream_name, vec![event(1)], ExpectedVersion::Exact(stream_version))])
+            .await
+            .expect("append");
+        assert_eq!(
+            appended,
+            vec![Ok(AppendResult { next_expected_version: stream_version + 1, position: head + 1 })]
+        );
+    }
 }

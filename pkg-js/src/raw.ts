@@ -37,6 +37,11 @@ export interface RawSubscription {
    * Calling it saves the checkpoint of the event delivered before.
    */
   next(): Promise<RecordedEvent | undefined>;
+  /**
+   * The next event when one is already read and waiting, delivered as `next()` would;
+   * `undefined`: call `next()`. Synchronous; must not be called while a `next()` is pending.
+   */
+  nextBuffered(): RecordedEvent | undefined;
   /** Ends a pending `next()` at once; resolves once the checkpoint of finished events is saved. */
   close(): Promise<void>;
   readonly position: number;

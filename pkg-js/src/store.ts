@@ -86,19 +86,24 @@ class Store implements EventStore {
   }
 
   subscribe<D, M extends object>(options?: SubscribeOptions): Subscription<RecordedEvent<D, M>> {
-    let rawOptions: unknown = options;
     let signal: AbortSignal | undefined;
-    if (typeof options === 'object' && options !== null && 'signal' in options) {
-      const { signal: s, ...rest } = options;
-      if (s !== undefined && !isAbortSignal(s)) {
-        throw new InvalidArgumentError('signal must be an AbortSignal', 'signal');
+    if (typeof options === 'object' && options !== null) {
+      // Read once, as caller input: a getter or a Proxy trap may throw. The wasm side reads
+      // only the options it knows, so `signal` travels along unread.
+      let s: unknown;
+      let valid: boolean;
+      try {
+        s = options.signal;
+        valid = s === undefined || isAbortSignal(s);
+      } catch {
+        throw new InvalidArgumentError('signal could not be read: a getter or Proxy trap threw', 'signal');
       }
-      signal = s;
-      rawOptions = rest;
+      if (!valid) throw new InvalidArgumentError('signal must be an AbortSignal', 'signal');
+      signal = s as AbortSignal | undefined;
     }
     let sub;
     try {
-      sub = this.#raw.subscribe(rawOptions);
+      sub = this.#raw.subscribe(options);
     } catch (e) {
       throw fromRaw(e);
     }

@@ -19,6 +19,8 @@ export class SubscriptionIterator<E>
   #closing: Promise<void> | undefined;
   // The wasm next() must not be called before the previous call settled.
   #queue: Promise<unknown> = Promise.resolve();
+  // next() calls queued or under way: while any is, a later one waits its turn.
+  #pending = 0;
   #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => void this.close();
 
@@ -44,7 +46,15 @@ export class SubscriptionIterator<E>
 
   next(): Promise<IteratorResult<E, undefined>> {
     if (this.#closed) return Promise.resolve(DONE);
-    const result = this.#queue.then(() => this.#step());
+    if (this.#pending === 0) {
+      // An event already read is handed over without a round trip through the wasm futures.
+      const event = this.#raw.nextBuffered() as E | undefined;
+      if (event !== undefined) return Promise.resolve({ done: false, value: event });
+    }
+    this.#pending += 1;
+    const result = this.#queue.then(() => this.#step()).finally(() => {
+      this.#pending -= 1;
+    });
     this.#queue = result.catch(() => undefined);
     return result;
   }
@@ -53,7 +63,7 @@ export class SubscriptionIterator<E>
     if (this.#closed) return DONE;
     let event: E | undefined;
     try {
-      event = (await this.#raw.next()) as E | undefined;
+      event = (this.#raw.nextBuffered() ?? (await this.#raw.next())) as E | undefined;
     } catch (e) {
       if (this.#closed) return DONE;
       const error = fromRaw(e);

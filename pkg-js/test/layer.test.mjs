@@ -88,6 +88,12 @@ function fakeSubscription() {
     inFlight: 0,
     closeCalls: 0,
     closeResult: Promise.resolve(),
+    // Events already read by the wasm side, handed over by nextBuffered().
+    buffered: [],
+    nextBuffered() {
+      assert.equal(fake.inFlight, 0, 'raw nextBuffered() called while a raw next() is pending');
+      return fake.buffered.shift();
+    },
     next() {
       assert.equal(fake.inFlight, 0, 'raw next() called before the previous call settled');
       fake.inFlight++;
@@ -118,6 +124,26 @@ describe('SubscriptionIterator', () => {
     await until(() => raw.pending.length === 1);
     raw.deliver({ position: 2 });
     assert.deepEqual(await b, { done: false, value: { position: 2 } });
+  });
+
+  test('events already read are handed over by nextBuffered, in order, never past a pending next()', async () => {
+    const raw = fakeSubscription();
+    const sub = new SubscriptionIterator(raw);
+    const a = sub.next();
+    await until(() => raw.pending.length === 1);
+    raw.buffered.push({ position: 2 }, { position: 3 });
+    // a's raw next() is pending: b must queue behind it, not take 2 from the buffer first.
+    const b = sub.next();
+    raw.deliver({ position: 1 });
+    assert.deepEqual(await a, { done: false, value: { position: 1 } });
+    assert.deepEqual(await b, { done: false, value: { position: 2 } });
+    // Nothing pending: served from the buffer without a raw next().
+    assert.deepEqual(await sub.next(), { done: false, value: { position: 3 } });
+    assert.equal(raw.pending.length, 0);
+    const d = sub.next();
+    await until(() => raw.pending.length === 1);
+    raw.deliver({ position: 4 });
+    assert.deepEqual(await d, { done: false, value: { position: 4 } });
   });
 
   test('close() ends a pending next() at once; queued ones end too', async () => {
@@ -242,6 +268,6 @@ describe('the generated wasm module has the surface src/raw.ts assumes', () => {
       assert.ok(methods(wasm.WasmStore).includes(m), `WasmStore.${m}`);
     }
     assert.ok(methods(wasm.WasmReader).includes('nextPage'));
-    for (const m of ['next', 'close', 'position']) assert.ok(methods(wasm.WasmSubscription).includes(m), `WasmSubscription.${m}`);
+    for (const m of ['next', 'nextBuffered', 'close', 'position']) assert.ok(methods(wasm.WasmSubscription).includes(m), `WasmSubscription.${m}`);
   });
 });

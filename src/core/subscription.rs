@@ -138,6 +138,28 @@ impl<B: Backend> Subscription<B> {
         }
     }
 
+    /// The next event when one is already read and waiting, delivered exactly as
+    /// [`next`](Subscription::next) would deliver it (marking the event before as done), but
+    /// without yielding. `None` when `next` would have to read storage, wait for a commit, save
+    /// a checkpoint first, or report the end: then call `next`.
+    pub fn next_buffered(&self) -> Option<RecordedEvent<B::Payload>> {
+        let inner = &*self.inner;
+        if inner.busy.get() || !inner.started.get() || inner.closed.get() || inner.store.is_closed() {
+            return None;
+        }
+        let event = inner.buffer.borrow_mut().pop_front()?;
+        if let Some(done) = inner.in_hand.take() {
+            inner.unsaved.set(Some(done));
+        }
+        Some(self.deliver(event))
+    }
+
+    fn deliver(&self, event: RecordedEvent<B::Payload>) -> RecordedEvent<B::Payload> {
+        self.inner.position.set(event.position);
+        self.inner.in_hand.set(Some(event.position));
+        event
+    }
+
     async fn next_inner(&self) -> Result<Option<RecordedEvent<B::Payload>>, Error> {
         let inner = &*self.inner;
         if let Some(done) = inner.in_hand.take() {
@@ -157,10 +179,9 @@ impl<B: Backend> Subscription<B> {
                 inner.started.set(true);
                 continue;
             }
-            if let Some(event) = inner.buffer.borrow_mut().pop_front() {
-                inner.position.set(event.position);
-                inner.in_hand.set(Some(event.position));
-                return Ok(Some(event));
+            let buffered = inner.buffer.borrow_mut().pop_front();
+            if let Some(event) = buffered {
+                return Ok(Some(self.deliver(event)));
             }
             // Taken before anything that yields: a commit or a close that lands during the
             // checkpoint save or the read is not missed.

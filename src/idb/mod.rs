@@ -107,30 +107,42 @@ impl IdbBackend {
         let mut head = 0;
         let mut wrote = false;
         let mut outcomes = Vec::with_capacity(requests.len());
+        // Writes are placed without waiting for them: IndexedDB runs a transaction's requests in
+        // the order they were made, so the next request's reads see them, and a failed write
+        // fails every request after it.
+        let mut writes = Vec::new();
         for request in requests {
-            let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
-            // Generated ids are new: only ids the caller chose are looked up.
-            let found = request
-                .events
-                .iter()
-                .map(|e| {
-                    (!e.id_generated)
-                        .then(|| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
-                        .transpose()
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            if let Some(start) = start.take() {
-                head = decode_position(&start.result().await?)?.unwrap_or(0);
-            }
-            let version = decode_stream_version(&version.result().await?)?;
-            let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
-            for pending in found {
-                let record = match pending {
-                    Some(pending) => pending.result().await?,
-                    None => JsValue::UNDEFINED,
-                };
-                existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
-            }
+            let reads = async {
+                let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
+                // Generated ids are new: only ids the caller chose are looked up.
+                let found = request
+                    .events
+                    .iter()
+                    .map(|e| {
+                        (!e.id_generated)
+                            .then(|| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
+                            .transpose()
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                if let Some(start) = start.take() {
+                    head = decode_position(&start.result().await?)?.unwrap_or(0);
+                }
+                let version = decode_stream_version(&version.result().await?)?;
+                let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
+                for pending in found {
+                    let record = match pending {
+                        Some(pending) => pending.result().await?,
+                        None => JsValue::UNDEFINED,
+                    };
+                    existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
+                }
+                Ok::<_, StorageError>((version, existing))
+            };
+            let (version, existing) = match reads.await {
+                Ok(read) => read,
+                // After a failed write every request fails: the write's error is the cause.
+                Err(e) => return Err(first_failure(writes, e).await),
+            };
             let recorded = match decide_append(request, version, &existing, head) {
                 Err(refused) => {
                     outcomes.push(Err(refused));
@@ -142,27 +154,25 @@ impl IdbBackend {
                 }
                 Ok(AppendDecision::Write(recorded)) => recorded,
             };
-            let adds = recorded
-                .iter()
-                .map(|e| place(events.add(&encode_event(e)), "add event"))
-                .collect::<Result<Vec<_>, _>>()?;
+            for event in &recorded {
+                writes.push(place(events.add(&encode_event(event)), "add event")?);
+            }
             let (next_expected_version, position) =
                 recorded.last().map_or((version, head), |e| (e.version, e.position));
-            let moved = place(
+            writes.push(place(
                 streams.put(&encode_stream(&request.stream, next_expected_version, position)),
                 "write stream head",
-            )?;
-            // In order: the first failure is the cause; the requests after it fail with AbortError.
-            for add in adds {
-                add.result().await?;
-            }
-            moved.result().await?;
+            )?);
             head = position;
             wrote |= !recorded.is_empty();
             outcomes.push(Ok(AppendResult { next_expected_version, position }));
         }
         if wrote {
-            place(meta.put(&encode_head(head)), "write head")?.result().await?;
+            writes.push(place(meta.put(&encode_head(head)), "write head")?);
+        }
+        // In order: the first failure is the cause; the requests after it fail with AbortError.
+        for write in writes {
+            write.result().await?;
         }
         Ok((outcomes, wrote.then_some(head)))
     }
@@ -201,6 +211,16 @@ impl IdbBackend {
         Pending::new(objects.put(record), what)?.result().await?;
         completion.committed().await
     }
+}
+
+/// The error of the first of `writes` that failed, else `otherwise`.
+async fn first_failure(writes: Vec<Pending>, otherwise: StorageError) -> StorageError {
+    for write in writes {
+        if let Err(e) = write.result().await {
+            return e;
+        }
+    }
+    otherwise
 }
 
 fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> {

@@ -1,13 +1,13 @@
 //! The stored form of events and the other records, and back. A record that does not decode
 //! is reported as a [`StorageError`], never trusted and never a panic.
 
-use alloc::format;
+use alloc::{format, string::String};
 
 use js_sys::{Array, Object};
 use wasm_bindgen::JsValue;
 
 use crate::core::{corrupt, safe_integer, RecordedEvent, Snapshot, StorageError, StoredEvent, Value};
-use crate::js::{get, set, value_from_js, value_to_js};
+use crate::js::{get, set, stored_event_fields, value_from_js, value_to_js};
 
 /// A position or version as a key or field.
 pub(crate) fn number(n: u64) -> JsValue {
@@ -40,13 +40,25 @@ pub(crate) fn encode_event(event: &RecordedEvent) -> JsValue {
 /// checked by [`RecordedEvent::from_stored`].
 pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, StorageError> {
     let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined());
+    let mut numbers = [f64::NAN; 3];
+    let texts = if record.is_object() { stored_event_fields(record, &mut numbers) } else { None };
+    let (id, stream, event_type) = match texts {
+        // NUL cannot stand in an id, a stream name or a type: if one held it, a part below
+        // holds the rest and fails its check like any other invalid text.
+        Some(texts) => {
+            let mut parts = texts.splitn(3, '\0').map(String::from);
+            (parts.next(), parts.next(), parts.next())
+        }
+        // Not all three are strings: read one by one, so the error names the field.
+        None => (get(record, "id").as_string(), get(record, "stream").as_string(), get(record, "type").as_string()),
+    };
     RecordedEvent::from_stored(StoredEvent {
-        id: get(record, "id").as_string(),
-        stream: get(record, "stream").as_string(),
-        event_type: get(record, "type").as_string(),
-        version: get(record, "version").as_f64(),
-        position: get(record, "position").as_f64(),
-        recorded_at: get(record, "recordedAt").as_f64(),
+        id,
+        stream,
+        event_type,
+        version: Some(numbers[0]),
+        position: Some(numbers[1]),
+        recorded_at: Some(numbers[2]),
         data: payload("data"),
         metadata: payload("metadata"),
     })

@@ -10,7 +10,12 @@ use crate::core::{
     AppendResult, Direction, Error, EventInput, ExpectedVersion, Filter, RecordedEvent, Snapshot,
     Start, Uuid,
 };
-use crate::js::{get, recorded_event, set, string_from_js, value_from_js, value_to_js};
+use crate::js::{is_array, items, read, recorded_event, set, string_from_js, value_from_js, value_to_js};
+
+/// `object[key]` of caller input, as the argument `field`.
+fn get(object: &JsValue, key: &str, field: &str) -> Result<JsValue, Error> {
+    read(object, key).map_err(|reason| Error::invalid(field, reason))
+}
 
 /// The largest integer a JavaScript number holds exactly.
 const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
@@ -25,7 +30,7 @@ pub fn string(js: &JsValue, field: &str) -> Result<String, Error> {
 
 /// An optional string option.
 pub fn opt_string(options: &JsValue, field: &str) -> Result<Option<String>, Error> {
-    let js = get(options, field);
+    let js = get(options, field, field)?;
     if js.is_undefined() {
         return Ok(None);
     }
@@ -42,7 +47,7 @@ pub fn count(js: &JsValue, field: &str) -> Result<u64, Error> {
 
 /// An optional non-negative integer option.
 pub fn opt_count(options: &JsValue, field: &str) -> Result<Option<u64>, Error> {
-    let js = get(options, field);
+    let js = get(options, field, field)?;
     if js.is_undefined() {
         return Ok(None);
     }
@@ -53,7 +58,10 @@ pub fn opt_count(options: &JsValue, field: &str) -> Result<Option<u64>, Error> {
 pub fn options(js: &JsValue) -> Result<JsValue, Error> {
     if js.is_undefined() || js.is_null() {
         Ok(Object::new().into())
-    } else if js.is_object() && !js.is_function() && !Array::is_array(js) {
+    } else if js.is_object()
+        && !js.is_function()
+        && !is_array(js).map_err(|reason| Error::invalid("options", reason))?
+    {
         Ok(js.clone())
     } else {
         Err(Error::invalid("options", "must be an object"))
@@ -62,7 +70,7 @@ pub fn options(js: &JsValue) -> Result<JsValue, Error> {
 
 /// `expectedVersion`: `'any'` (default), `'no_stream'`, `'stream_exists'` or a version.
 pub fn expected_version(options: &JsValue) -> Result<ExpectedVersion, Error> {
-    let js = get(options, "expectedVersion");
+    let js = get(options, "expectedVersion", "expectedVersion")?;
     if js.is_undefined() {
         return Ok(ExpectedVersion::Any);
     }
@@ -92,15 +100,15 @@ pub fn direction(options: &JsValue) -> Result<Direction, Error> {
 
 /// `types` and `streamPrefix`.
 pub fn filter(options: &JsValue) -> Result<Filter, Error> {
-    let types = get(options, "types");
+    let types = get(options, "types", "types")?;
     let types = if types.is_undefined() {
         None
-    } else if Array::is_array(&types) {
-        let array = Array::from(&types);
-        let names = array
+    } else if is_array(&types).map_err(|reason| Error::invalid("types", reason))? {
+        let names = items(&types)
+            .map_err(|reason| Error::invalid("types", reason))?
             .iter()
             .enumerate()
-            .map(|(i, t)| string(&t, &format!("types[{i}]")))
+            .map(|(i, t)| string(t, &format!("types[{i}]")))
             .collect::<Result<Vec<_>, _>>()?;
         Some(names)
     } else {
@@ -114,7 +122,7 @@ pub fn filter(options: &JsValue) -> Result<Filter, Error> {
 
 /// `after` of a subscription: a position or `'end'`.
 pub fn start(options: &JsValue) -> Result<Start, Error> {
-    let js = get(options, "after");
+    let js = get(options, "after", "after")?;
     if js.is_undefined() {
         Ok(Start::After(0))
     } else if js.as_string().as_deref() == Some("end") {
@@ -128,11 +136,12 @@ pub fn start(options: &JsValue) -> Result<Start, Error> {
 
 /// One event or an array of events.
 pub fn events(js: &JsValue) -> Result<Vec<EventInput>, Error> {
-    if Array::is_array(js) {
-        Array::from(js)
+    if is_array(js).map_err(|reason| Error::invalid("events", reason))? {
+        items(js)
+            .map_err(|reason| Error::invalid("events", reason))?
             .iter()
             .enumerate()
-            .map(|(i, e)| event(&e, &format!("events[{i}]")))
+            .map(|(i, e)| event(e, &format!("events[{i}]")))
             .collect()
     } else {
         Ok(alloc::vec![event(js, "events[0]")?])
@@ -140,21 +149,25 @@ pub fn events(js: &JsValue) -> Result<Vec<EventInput>, Error> {
 }
 
 fn event(js: &JsValue, field: &str) -> Result<EventInput, Error> {
-    if !js.is_object() || Array::is_array(js) || js.is_function() {
+    if !js.is_object()
+        || js.is_function()
+        || is_array(js).map_err(|reason| Error::invalid(field, reason))?
+    {
         return Err(Error::invalid(
             field,
             "must be an event object { type, data, metadata?, id? }",
         ));
     }
-    let event_type = string(&get(js, "type"), &format!("{field}.type"))?;
-    let data = value_from_js(&get(js, "data"), &format!("{field}.data"))?;
-    let metadata = get(js, "metadata");
+    let at = |name: &str| format!("{field}.{name}");
+    let event_type = string(&get(js, "type", &at("type"))?, &at("type"))?;
+    let data = value_from_js(&get(js, "data", &at("data"))?, &at("data"))?;
+    let metadata = get(js, "metadata", &at("metadata"))?;
     let metadata = if metadata.is_undefined() {
         None
     } else {
         Some(value_from_js(&metadata, &format!("{field}.metadata"))?)
     };
-    let id = get(js, "id");
+    let id = get(js, "id", &at("id"))?;
     let id = if id.is_undefined() {
         None
     } else {
@@ -177,8 +190,8 @@ pub fn snapshot(js: &JsValue) -> Result<Snapshot, Error> {
         ));
     }
     Ok(Snapshot {
-        version: count(&get(js, "version"), "snapshot.version")?,
-        state: value_from_js(&get(js, "state"), "snapshot.state")?,
+        version: count(&get(js, "version", "snapshot.version")?, "snapshot.version")?,
+        state: value_from_js(&get(js, "state", "snapshot.state")?, "snapshot.state")?,
     })
 }
 

@@ -268,6 +268,16 @@ impl WasmSubscription {
         }
     }
 
+    /// The next event when one is already read and waiting (delivered as `next()` would), else
+    /// `undefined`: then call `next()`. Never waits.
+    #[wasm_bindgen(js_name = nextBuffered)]
+    pub fn next_buffered(&self) -> JsValue {
+        match self.subscription.next_buffered() {
+            Some(event) => convert::event_to_js(&event),
+            None => JsValue::UNDEFINED,
+        }
+    }
+
     /// Ends the subscription; resolves once finished events are saved to the checkpoint.
     pub async fn close(&self) -> JsResult<()> {
         let subscription = self.subscription.clone();

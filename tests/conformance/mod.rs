@@ -26,7 +26,7 @@ macro_rules! suite {
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
             snapshots, close_ends_everything, batch_outcomes_are_independent,
-            concurrent_appends_decide_in_call_order);
+            concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
         $(
@@ -882,6 +882,46 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
     let b = subscription.next().await.unwrap().unwrap();
     assert_eq!((a.position, a.stream.as_str()), (2, "Order-1"));
     assert_eq!((b.position, b.stream.as_str()), (4, "Order-2"));
+}
+
+/// `next_buffered` hands over exactly what `next` would, in the same order, with the same
+/// checkpoint marking, and never reads storage or waits.
+pub async fn buffered_delivery_is_next_without_waiting<B: Backend>(store: Rc<Store<B>>) {
+    append(&store, "s", 5).await;
+    let options = || SubscribeOptions {
+        checkpoint: Some("fast".into()),
+        ..Default::default()
+    };
+    let sub = Subscription::new(store.clone(), options()).unwrap();
+    assert!(
+        sub.next_buffered().is_none(),
+        "nothing is read before the first next()"
+    );
+    let mut got = vec![sub.next().await.unwrap().unwrap().position];
+    while let Some(event) = sub.next_buffered() {
+        got.push(event.position);
+    }
+    assert_eq!(got, vec![1, 2, 3, 4, 5], "the page read by next(), in order");
+    assert_eq!(sub.position(), 5);
+    // A commit after the page was read: next_buffered does not go to storage, next() does.
+    append(&store, "s", 1).await;
+    assert!(sub.next_buffered().is_none());
+    assert_eq!(sub.next().await.unwrap().unwrap().position, 6);
+    // Events 1..=5 were finished (next() was asked for more): saved before that read.
+    assert_eq!(store.checkpoint("fast").await, Ok(Some(5)));
+    // Leaving while holding 6 after handing over 6 by next_buffered's rules: 6 stays unmarked.
+    sub.close().await.unwrap();
+    assert!(sub.next_buffered().is_none(), "nothing after close");
+    assert_eq!(store.checkpoint("fast").await, Ok(Some(5)));
+    let resumed = Subscription::new(store.clone(), options()).unwrap();
+    assert_eq!(resumed.next().await.unwrap().unwrap().position, 6);
+    assert_eq!(resumed.next_buffered(), None, "6 was the last event");
+    // The event delivered by next_buffered is marked done by the next call, like next's.
+    append(&store, "s", 2).await;
+    assert_eq!(resumed.next().await.unwrap().unwrap().position, 7);
+    assert_eq!(resumed.next_buffered().map(|e| e.position), Some(8));
+    resumed.close().await.unwrap();
+    assert_eq!(store.checkpoint("fast").await, Ok(Some(7)), "8 in hand, 7 done");
 }
 
 pub async fn checkpoint_resume_is_at_least_once<B: Backend>(store: Rc<Store<B>>) {
