@@ -85,12 +85,15 @@ export function tempDir(prefix) {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A persistent Chromium context on `userDataDir` (its own IndexedDB, kept on disk). */
-export async function launchContext(userDataDir) {
+/**
+ * A persistent Chromium context on `userDataDir` (its own IndexedDB, kept on disk). `args` are
+ * passed to Chromium after CHROMIUM_ARGS.
+ */
+export async function launchContext(userDataDir, { args = [] } = {}) {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...args],
     timeout: 30_000,
   });
   context.setDefaultTimeout(15_000);
