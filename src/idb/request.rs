@@ -123,7 +123,8 @@ impl Tripwire {
 }
 
 /// The storage error for `exception`, raised during `what`: its kind from the exception's
-/// name, its cause `"<name>: <message> (<what>)"`.
+/// name, its cause `"<name>: <message> (<what>)"` (`"<name> (<what>)"` when the message is
+/// empty, as Chromium's `QuotaExceededError` at commit is).
 pub(crate) fn from_exception(exception: &DomException, what: &str) -> StorageError {
     let name = exception.name();
     let kind = if name == "QuotaExceededError" {
@@ -131,7 +132,9 @@ pub(crate) fn from_exception(exception: &DomException, what: &str) -> StorageErr
     } else {
         StorageErrorKind::Other
     };
-    StorageError { kind, cause: format!("{name}: {} ({what})", exception.message()) }
+    let message = exception.message();
+    let cause = if message.is_empty() { format!("{name} ({what})") } else { format!("{name}: {message} ({what})") };
+    StorageError { kind, cause }
 }
 
 /// The storage error for whatever JavaScript threw during `what`.
