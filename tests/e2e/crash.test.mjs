@@ -18,6 +18,7 @@
 //   - what the previous restart found is still there, unchanged (a prefix of readAll);
 // except after Chromium itself deleted the database (see BACKENDS): then it must be empty.
 import test from 'node:test';
+import { mulberry32 } from './pages/shared.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -31,17 +32,8 @@ const SEED = Number(process.env.ANNALS_CRASH_SEED ?? Date.now() % 2 ** 31);
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** mulberry32, as on the page: the kill delays follow from SEED. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The kill delays follow from SEED. */
+const random = mulberry32;
 
 // ---- processes ----------------------------------------------------------------------------
 

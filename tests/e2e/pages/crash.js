@@ -4,32 +4,13 @@
 // once the test has it) and as it settles (ack, rejected, error: the writer goes on once the
 // test has it). Everything handed to the test is plain JSON.
 import { openStore } from 'annals';
+import { mulberry32, plainEvent } from './shared.mjs';
 
 const params = new URLSearchParams(location.search);
 const store = await openStore({ name: params.get('db') ?? 'crash' });
 
-/** mulberry32: a small seeded generator, so a round's choices follow from its seed. */
-function random(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const plain = (e) => ({
-  id: e.id,
-  stream: e.stream,
-  type: e.type,
-  version: e.version,
-  position: e.position,
-  data: e.data,
-  metadata: e.metadata,
-  recordedAt: e.recordedAt instanceof Date ? e.recordedAt.getTime() : `not a Date: ${e.recordedAt}`,
-});
+const random = mulberry32;
+const plain = plainEvent;
 
 /** Resolves once the test has the message; the test counts an append acknowledged from then. */
 const report = (message) => window.annalsCrashReport(message);

@@ -12,16 +12,11 @@
 // valid-but-exotic calls (`__proto__` keys, Object.create(null), exactly maxEventBytes,
 // nesting of exactly 128 …) check that what the contract allows is stored as plain data.
 
-/** Mulberry32: a small deterministic PRNG. */
+import { mulberry32 } from './shared.mjs';
+
+/** A seeded generator: floats, integers below n, and picks. */
 export function makeRng(seed) {
-  let a = seed >>> 0;
-  const float = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const float = mulberry32(seed);
   const int = (n) => Math.floor(float() * n);
   return {
     float,

@@ -1,18 +1,10 @@
 // Operations of the quota test (tests/e2e/quota.test.mjs), shared by the page (quota.js) and
-// the dedicated worker (quota-worker.js). No imports: each side passes in the annals module
+// the dedicated worker (quota-worker.js). Imports no annals: each side passes in the annals module
 // and its store. Everything returned is plain JSON.
+import { plainEvent } from './shared.mjs';
 
 /** The event as plain JSON. */
-export const plain = (e) => ({
-  id: e.id,
-  stream: e.stream,
-  type: e.type,
-  version: e.version,
-  position: e.position,
-  data: e.data,
-  metadata: e.metadata,
-  recordedAt: e.recordedAt instanceof Date ? e.recordedAt.getTime() : `not a Date: ${e.recordedAt}`,
-});
+export const plain = plainEvent;
 
 /** What an error is, as far as the contract names it. */
 export function describe(annals, err) {

@@ -1,6 +1,7 @@
 // Test page for tests/e2e/stress.test.mjs: exposes `window.stress` once the store is open.
 // `?db=<name>` picks the database; `?label=` names the page. Everything returned is plain JSON.
 import { openStore, isWrongExpectedVersionError } from 'annals';
+import { mulberry32 } from './shared.mjs';
 // The package's own wasm glue, for the size of the module's linear memory: browser.js imports
 // the same URL, so this is the same instance (its init returns the exports once initialised).
 import initWasm from '/node_modules/annals/dist/wasm/annals.js';
@@ -10,17 +11,7 @@ const label = params.get('label') ?? 'page';
 const store = await openStore({ name: params.get('db') ?? 'stress' });
 const wasmExports = await initWasm();
 
-/** Mulberry32, as in invalid-calls.mjs. */
-function makeRng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const makeRng = mulberry32;
 
 let subscription = null;
 let slow = null;
