@@ -11,7 +11,7 @@
 //! The figures of a run go to `target/reliability/faults.json`.
 #![cfg(not(target_arch = "wasm32"))]
 
-#[allow(unused_imports)] // only `yield_now` is used here
+#[allow(unused_imports)] // only a few helpers are used here
 mod conformance;
 
 use std::cell::{Cell, RefCell};
@@ -21,7 +21,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use annals::core::*;
-use conformance::{poll_until_stuck, yield_now};
+use conformance::{events_with_ids as events, id, poll_until_stuck, yield_now};
 
 // ---- the faulty backend --------------------------------------------------------------------
 
@@ -248,18 +248,6 @@ async fn observe<B: Backend>(backend: &B) -> Observed {
 
 // ---- the scenario --------------------------------------------------------------------------
 
-fn id(n: u32) -> String {
-    format!("00000000-0000-4000-8000-{n:012x}")
-}
-
-fn events(ids: &[u32]) -> Vec<EventInput> {
-    ids.iter()
-        .map(|&n| {
-            EventInput::new("Happened", Value::object([("n", Value::from(n as i64))]))
-                .with_id(id(n))
-        })
-        .collect()
-}
 
 fn config() -> StoreConfig {
     StoreConfig {

@@ -9,7 +9,11 @@
 
 use std::rc::Rc;
 
+#[allow(unused_imports)] // only a few helpers are used here
+mod conformance;
+
 use annals::core::*;
+use conformance::{events_with_ids as events, read_all};
 use annals::idb::IdbBackend;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -21,18 +25,6 @@ const STREAMS: [&str; 2] = ["Order-1", "Cart-1"];
 /// each id in the `id` index, each event added, the stream's record and the head written.
 const REQUESTS: u32 = 1 + 1 + 3 + 3 + 1 + 1;
 
-fn id(n: u32) -> String {
-    format!("00000000-0000-4000-8000-{n:012x}")
-}
-
-fn events(ids: &[u32]) -> Vec<EventInput> {
-    ids.iter()
-        .map(|&n| {
-            EventInput::new("Happened", Value::object([("n", Value::from(n as i64))]))
-                .with_id(id(n))
-        })
-        .collect()
-}
 
 /// Everything a reader of the store sees.
 #[derive(Debug, PartialEq)]
@@ -43,15 +35,7 @@ struct Contents {
 }
 
 async fn contents(store: &Rc<Store<IdbBackend>>) -> Contents {
-    let mut reader = AllReader::new(store.clone(), ReadAllOptions::default()).expect("reader");
-    let mut events = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("read all");
-        if page.is_empty() {
-            break;
-        }
-        events.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    let events = read_all(store, ReadAllOptions::default()).await;
     let mut versions = Vec::new();
     for s in STREAMS {
         versions.push(store.stream_version(s).await.expect("stream version"));

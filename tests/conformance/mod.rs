@@ -56,6 +56,13 @@ pub fn id(n: u32) -> String {
     format!("00000000-0000-4000-8000-{n:012x}")
 }
 
+/// Events of type `Happened` carrying `{ n }`, each with the fixed id [`id`]`(n)`.
+pub fn events_with_ids(ids: &[u32]) -> Vec<EventInput> {
+    ids.iter()
+        .map(|&n| EventInput::new("Happened", Value::object([("n", Value::from(n as i64))])).with_id(id(n)))
+        .collect()
+}
+
 pub fn event(event_type: &str, n: i64) -> EventInput {
     EventInput::new(event_type, Value::object([("n", Value::from(n))]))
 }
