@@ -11,6 +11,9 @@
 #[path = "../fuzz/checks/validate_input.rs"]
 mod validate_input;
 
+#[path = "../fuzz/checks/json_text.rs"]
+mod json_text;
+
 #[allow(dead_code)]
 #[path = "../fuzz/checks/decode_stored_record.rs"]
 mod decode_stored_record;
@@ -136,7 +139,7 @@ fn js_number_writes_numbers_as_javascript_does() {
         (f64::NAN, "null"),
         (f64::NEG_INFINITY, "null"),
     ] {
-        assert_eq!(validate_input::js_number(n), js, "{n:e}");
+        assert_eq!(json_text::js_number(n), js, "{n:e}");
     }
 }
 
@@ -153,7 +156,7 @@ fn json_text_escapes_as_json_stringify_does() {
         ]),
     )]);
     assert_eq!(
-        validate_input::json_text(&v),
+        json_text::json_text(&v),
         "{\"k\\u0001\":[\"a\\\"b\\\\c\\n\\r\\t\\b\\f\\u001f\u{7f}é😀\",null,false]}"
     );
 }

@@ -11,7 +11,12 @@
 #[allow(unused_imports)] // only `Instrumented` is used here
 mod conformance;
 
+#[allow(dead_code)] // only `json_text` is used here
+#[path = "../fuzz/checks/json_text.rs"]
+mod json_text;
+
 use conformance::poll_until_stuck;
+use json_text::json_text;
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -913,63 +918,6 @@ fn finite(v: &Value) -> bool {
     }
 }
 
-/// JSON text as `JSON.stringify` writes it (the model only makes integers).
-fn to_json(v: &Value) -> String {
-    fn string(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                '\u{8}' => out.push_str("\\b"),
-                '\u{c}' => out.push_str("\\f"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-    fn write(v: &Value, out: &mut String) {
-        match v {
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-            Value::Number(n) => {
-                assert_eq!(n.fract(), 0.0, "the model makes integers only");
-                out.push_str(&(*n as i64).to_string())
-            }
-            Value::String(s) => string(s, out),
-            Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            Value::Object(pairs) => {
-                out.push('{');
-                for (i, (k, item)) in pairs.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    string(k, out);
-                    out.push(':');
-                    write(item, out);
-                }
-                out.push('}');
-            }
-        }
-    }
-    let mut out = String::new();
-    write(v, &mut out);
-    out
-}
-
 impl Model {
     fn version(&self, stream: &str) -> u64 {
         self.streams.get(stream).map_or(0, |s| s.len() as u64)
@@ -1031,7 +979,7 @@ impl Model {
             if proposed.iter().any(|p| p.0 == id) {
                 return Err(Error::DuplicateEventId { id: id.to_string() });
             }
-            let size = e.event_type.len() + to_json(&e.data).len() + to_json(&metadata).len();
+            let size = e.event_type.len() + json_text(&e.data).len() + json_text(&metadata).len();
             if size > MAX_EVENT_BYTES {
                 return Err(invalid(format!("events[{i}]")));
             }

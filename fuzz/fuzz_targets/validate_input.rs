@@ -11,6 +11,10 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 #[path = "../checks/validate_input.rs"]
 mod check;
 
+#[allow(dead_code)]
+#[path = "../checks/json_text.rs"]
+mod json_text;
+
 /// `Value` as serde sees it: integers as integers, object entries in order, duplicates kept.
 struct Ser<'a>(&'a Value);
 
