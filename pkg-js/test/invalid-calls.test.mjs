@@ -14,7 +14,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as annals from 'annals';
-import { runInvalidCalls } from '../../tests/e2e/pages/invalid-calls.mjs';
+import { assertRunClean, describeRun, runInvalidCalls } from '../../tests/e2e/pages/invalid-calls.mjs';
 
 const SEED = process.env.INVALID_CALLS_SEED !== undefined ? Number(process.env.INVALID_CALLS_SEED) : randomInt(2 ** 31);
 const CALLS = Number(process.env.INVALID_CALLS ?? 10_000);
@@ -76,34 +76,13 @@ test(`${CALLS.toLocaleString('en')} invalid calls: typed errors, nothing written
   mkdirSync(OUT, { recursive: true });
   writeFileSync(`${OUT}invalid-calls.json`, `${JSON.stringify(figures, null, 2)}\n`);
 
-  t.diagnostic(
-    `${stats.calls} invalid calls in ${stats.elapsedMs} ms: ${stats.typedErrors} expected typed errors, ` +
-      `${stats.writes} writes, ${stats.panics} panics, ${stats.escapes} escaped exceptions, ${stats.hangs} hangs, ` +
-      `${stats.untyped} untyped errors, ${stats.resolved} succeeded, ${stats.wrongError} wrong errors; ` +
-      `${stats.validAppends} valid appends (+${stats.concurrentValidAppends} in the same tick), ` +
-      `${stats.validExotic} valid exotic calls (${stats.validExoticFailed} failed), ${stats.fullChecks} full checks, ${stats.events} events`,
-  );
+  const [summary, ...failures] = describeRun(stats);
+  t.diagnostic(summary);
   for (const [kind, k] of Object.entries(stats.byKind).sort()) {
     t.diagnostic(`  ${kind.padEnd(24)} ${String(k.calls).padStart(5)} calls, ${String(k.typedErrors).padStart(5)} typed, ${k.failures} failures`);
   }
-  for (const f of stats.failures) {
-    t.diagnostic(`FAILED ${f.count}× ${f.key}`);
-    t.diagnostic(`    e.g. ${f.example}: ${f.detail}`);
-  }
+  for (const line of failures) t.diagnostic(line);
 
-  assert.ok(!stats.stoppedEarly, `the run stopped early after ${stats.calls} calls: the store stopped answering`);
-  assert.ok(stats.calls >= CALLS, `${stats.calls} calls run`);
-  assert.equal(stats.panics, 0, 'panics');
-  assert.equal(stats.escapes, 0, 'exceptions escaping the wasm module (the call never settles)');
-  assert.equal(stats.hangs, 0, 'calls that never settled');
-  assert.equal(stats.writes, 0, 'invalid calls that changed the store');
-  assert.equal(stats.untyped, 0, 'errors that are not AnnalsErrors');
-  assert.equal(stats.resolved, 0, 'invalid calls that succeeded');
-  assert.equal(stats.wrongError, 0, 'typed errors other than the expected one');
-  assert.equal(stats.validExoticFailed, 0, 'valid (exotic) calls that failed');
-  assert.equal(stats.failureCount, 0, `${stats.failureCount} failures (${stats.failures.length} distinct), listed above`);
-  assert.equal(stats.typedErrors, stats.calls, 'every invalid call ended in its expected typed error');
-  assert.ok(stats.prototypesUnchanged, 'Object.prototype, Array.prototype and Function.prototype unchanged');
-  assert.equal(stats.storeWorksAfter, true, 'after the run the store holds the model and takes a valid append');
+  assertRunClean(assert, stats, CALLS);
   if (CALLS >= 1000) assert.ok(stats.validAppends > 0 && stats.validExotic > 0 && stats.fullChecks >= CALLS / 100, 'the run interleaved valid calls and full checks');
 });

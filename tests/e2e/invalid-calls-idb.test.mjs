@@ -11,6 +11,7 @@ import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, browserSession, watchPage, withTimeout } from './helpers.mjs';
+import { assertRunClean, describeRun } from './pages/invalid-calls.mjs';
 
 const SEED = process.env.INVALID_CALLS_SEED !== undefined ? Number(process.env.INVALID_CALLS_SEED) : randomInt(2 ** 31);
 const CALLS = Number(process.env.INVALID_CALLS_IDB ?? 1000);
@@ -31,29 +32,7 @@ test(`${CALLS.toLocaleString('en')} invalid calls on IndexedDB (Chromium): typed
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
   fs.writeFileSync(OUT, `${JSON.stringify({ ...figures, storage: 'indexeddb', engine: 'chromium', failures: stats.failureCount, distinctFailures: failures }, null, 2)}\n`);
 
-  t.diagnostic(
-    `${stats.calls} invalid calls in ${stats.elapsedMs} ms: ${stats.typedErrors} expected typed errors, ${stats.writes} writes, ` +
-      `${stats.panics} panics, ${stats.escapes} escaped exceptions, ${stats.hangs} hangs, ${stats.untyped} untyped errors, ` +
-      `${stats.resolved} succeeded, ${stats.wrongError} wrong errors; ${stats.validAppends} valid appends ` +
-      `(+${stats.concurrentValidAppends} in the same tick), ${stats.validExotic} valid exotic calls, ${stats.fullChecks} full checks`,
-  );
-  for (const f of failures) {
-    t.diagnostic(`FAILED ${f.count}× ${f.key}`);
-    t.diagnostic(`    e.g. ${f.example}: ${f.detail}`);
-  }
-
-  assert.ok(!stats.stoppedEarly, `the run stopped early after ${stats.calls} calls: the store stopped answering`);
-  assert.equal(stats.panics, 0, 'panics');
-  assert.equal(stats.escapes, 0, 'exceptions escaping the wasm module');
-  assert.equal(stats.hangs, 0, 'calls that never settled');
-  assert.equal(stats.writes, 0, 'invalid calls that changed the store');
-  assert.equal(stats.untyped, 0, 'errors that are not AnnalsErrors');
-  assert.equal(stats.resolved, 0, 'invalid calls that succeeded');
-  assert.equal(stats.wrongError, 0, 'typed errors other than the expected one');
-  assert.equal(stats.validExoticFailed, 0, 'valid (exotic) calls that failed');
-  assert.equal(stats.failureCount, 0, `${stats.failureCount} failures, listed above`);
-  assert.equal(stats.typedErrors, CALLS, 'every invalid call ended in its expected typed error');
-  assert.ok(stats.prototypesUnchanged, 'built-in prototypes unchanged');
-  assert.equal(stats.storeWorksAfter, true, 'after the run the store holds the model and takes a valid append');
+  for (const line of describeRun(stats)) t.diagnostic(line);
+  assertRunClean(assert, stats, CALLS);
   assert.deepEqual(problems, [], 'no page errors');
 });

@@ -1080,3 +1080,36 @@ export async function runInvalidCalls(env) {
 class HungError extends Error {
   name = 'HungError';
 }
+
+/** A finished run in words: the summary, then each distinct failure with an example. */
+export function describeRun(stats) {
+  return [
+    `${stats.calls} invalid calls in ${stats.elapsedMs} ms: ${stats.typedErrors} expected typed errors, ` +
+      `${stats.writes} writes, ${stats.panics} panics, ${stats.escapes} escaped exceptions, ${stats.hangs} hangs, ` +
+      `${stats.untyped} untyped errors, ${stats.resolved} succeeded, ${stats.wrongError} wrong errors; ` +
+      `${stats.validAppends} valid appends (+${stats.concurrentValidAppends} in the same tick), ` +
+      `${stats.validExotic} valid exotic calls (${stats.validExoticFailed} failed), ${stats.fullChecks} full checks, ${stats.events} events`,
+    ...stats.failures.flatMap((f) => [`FAILED ${f.count}× ${f.key}`, `    e.g. ${f.example}: ${f.detail}`]),
+  ];
+}
+
+/**
+ * What every run must show, whatever the storage: `assert` is `node:assert/strict`, `calls` the
+ * number of invalid calls asked for.
+ */
+export function assertRunClean(assert, stats, calls) {
+  assert.ok(!stats.stoppedEarly, `the run stopped early after ${stats.calls} calls: the store stopped answering`);
+  assert.ok(stats.calls >= calls, `${stats.calls} calls run`);
+  assert.equal(stats.panics, 0, 'panics');
+  assert.equal(stats.escapes, 0, 'exceptions escaping the wasm module (the call never settles)');
+  assert.equal(stats.hangs, 0, 'calls that never settled');
+  assert.equal(stats.writes, 0, 'invalid calls that changed the store');
+  assert.equal(stats.untyped, 0, 'errors that are not AnnalsErrors');
+  assert.equal(stats.resolved, 0, 'invalid calls that succeeded');
+  assert.equal(stats.wrongError, 0, 'typed errors other than the expected one');
+  assert.equal(stats.validExoticFailed, 0, 'valid (exotic) calls that failed');
+  assert.equal(stats.failureCount, 0, `${stats.failureCount} failures (${stats.failures.length} distinct), listed above`);
+  assert.equal(stats.typedErrors, stats.calls, 'every invalid call ended in its expected typed error');
+  assert.ok(stats.prototypesUnchanged, 'Object.prototype, Array.prototype and Function.prototype unchanged');
+  assert.equal(stats.storeWorksAfter, true, 'after the run the store holds the model and takes a valid append');
+}
