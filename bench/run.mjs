@@ -239,6 +239,8 @@ async function main() {
   for (const r of runs) if (r.problems.length) log(`${r.label}: page problems:\n  ${r.problems.join('\n  ')}`);
 }
 
+// A failed run must fail `scripts/bench.sh` (exit 1), even with a browser or server handle
+// still open that would keep Node running.
 main().catch((e) => {
   console.error(e);
   process.exit(1);

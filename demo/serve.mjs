@@ -127,13 +127,14 @@ if (isMain) {
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`serve.mjs: invalid port ${JSON.stringify(raw)}`);
-    process.exit(2);
+    process.exit(2); // a usage error: the demo command fails instead of serving on a wrong port
   }
   if (!fs.existsSync(path.join(DEMO_DIR, 'node_modules/annals/dist/browser.js'))) {
     console.warn('serve.mjs: demo/node_modules/annals is missing: run `bash demo/install.sh` first.');
   }
   const { url, close } = await start(port, { log: true });
   console.log(`annals shopping-list demo: ${url}  (Ctrl-C to stop)`);
+  // Ctrl-C or SIGTERM: close the server, then end the process with success.
   const stop = () => close().then(() => process.exit(0));
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
