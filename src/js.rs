@@ -136,8 +136,8 @@ pub fn value_to_js(value: &Value) -> JsValue {
 
 /// Stored data and metadata as IndexedDB returns them: handed to callers as they are.
 impl Payload for JsValue {
-    fn to_value(&self) -> Result<Value, StorageError> {
-        value_from_js(self, "data").map_err(|e| corrupt("data", &format!("{e}")))
+    fn to_value(&self, field: &str) -> Result<Value, StorageError> {
+        value_from_js(self, field).map_err(|e| corrupt(field, &format!("{e}")))
     }
     fn is_object(&self) -> bool {
         self.is_object() && !Array::is_array(self)

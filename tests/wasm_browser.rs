@@ -170,7 +170,7 @@ async fn idb_two_stores_on_one_database_append_without_gap_or_duplicate() {
     // Each writer's events stand once each, in the order it wrote them.
     for (tag, ids) in [(1i64, ids_a), (2, ids_b)] {
         let stored: Vec<Uuid> =
-            events.iter().filter(|e| e.data.to_value().ok() == Some(Value::from(tag))).map(|e| e.id).collect();
+            events.iter().filter(|e| e.data.to_value("data").ok() == Some(Value::from(tag))).map(|e| e.id).collect();
         assert_eq!(stored, ids);
     }
     assert_eq!(b.backend().head().await, Ok(n));

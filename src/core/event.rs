@@ -73,14 +73,15 @@ pub struct RecordedEvent<P = Value> {
 
 /// The form in which a backend hands out event data and metadata (and snapshot state).
 pub trait Payload: Clone + Debug + PartialEq {
-    /// The payload as a [`Value`]; a storage error when the stored form is not JSON-compatible.
-    fn to_value(&self) -> Result<Value, StorageError>;
+    /// The payload as a [`Value`]; a storage error naming the record's `field` when the
+    /// stored form is not JSON-compatible.
+    fn to_value(&self, field: &str) -> Result<Value, StorageError>;
     /// Whether the payload is an object (metadata must be one).
     fn is_object(&self) -> bool;
 }
 
 impl Payload for Value {
-    fn to_value(&self) -> Result<Value, StorageError> {
+    fn to_value(&self, _field: &str) -> Result<Value, StorageError> {
         Ok(self.clone())
     }
     fn is_object(&self) -> bool {
@@ -145,8 +146,8 @@ impl<P: Payload> RecordedEvent<P> {
             event_type: self.event_type.clone(),
             version: self.version,
             position: self.position,
-            data: self.data.to_value()?,
-            metadata: self.metadata.to_value()?,
+            data: self.data.to_value("data")?,
+            metadata: self.metadata.to_value("metadata")?,
             recorded_at: self.recorded_at,
         })
     }

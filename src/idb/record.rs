@@ -1,13 +1,13 @@
 //! The stored form of events and the other records, and back. A record that does not decode
 //! is reported as a [`StorageError`], never trusted and never a panic.
 
-use alloc::{format, string::String};
+use alloc::string::String;
 
 use js_sys::{Array, Object};
 use wasm_bindgen::JsValue;
 
-use crate::core::{corrupt, safe_integer, RecordedEvent, Snapshot, StorageError, StoredEvent, Value};
-use crate::js::{get, set, stored_event_fields, value_from_js, value_to_js};
+use crate::core::{corrupt, Payload, safe_integer, RecordedEvent, Snapshot, StorageError, StoredEvent};
+use crate::js::{get, set, stored_event_fields, value_to_js};
 
 /// A position or version as a key or field.
 pub(crate) fn number(n: u64) -> JsValue {
@@ -128,7 +128,7 @@ pub(crate) fn decode_snapshot(record: &JsValue) -> Result<Option<Snapshot>, Stor
     if record.is_undefined() {
         return Ok(None);
     }
-    Ok(Some(Snapshot { version: count(record, "version")?, state: json(&get(record, "state"), "state")? }))
+    Ok(Some(Snapshot { version: count(record, "version")?, state: get(record, "state").to_value("state")? }))
 }
 
 fn count(record: &JsValue, field: &str) -> Result<u64, StorageError> {
@@ -136,8 +136,4 @@ fn count(record: &JsValue, field: &str) -> Result<u64, StorageError> {
         .as_f64()
         .and_then(safe_integer)
         .ok_or_else(|| corrupt(field, "is not a non-negative integer"))
-}
-
-fn json(value: &JsValue, field: &str) -> Result<Value, StorageError> {
-    value_from_js(value, field).map_err(|e| corrupt(field, &format!("{e}")))
 }
