@@ -11,14 +11,16 @@ use crate::core::{corrupt, Error, Payload, StorageError, Value, MAX_DEPTH};
 
 // Object building in one call each: crossing into JavaScript once per event, not per field.
 #[wasm_bindgen(inline_js = "
-export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt) {
-  return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt) };
+export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt, serverPosition) {
+  return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt),
+    serverPosition: serverPosition < 0 ? null : serverPosition };
 }
 export function storedEvent(record, numbers) {
-  const { id, stream, type, version, position, recordedAt } = record;
+  const { id, stream, type, version, position, recordedAt, serverPosition } = record;
   numbers[0] = typeof version === 'number' ? version : NaN;
   numbers[1] = typeof position === 'number' ? position : NaN;
   numbers[2] = typeof recordedAt === 'number' ? recordedAt : NaN;
+  numbers[3] = serverPosition == null ? -1 : typeof serverPosition === 'number' ? serverPosition : NaN;
   return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
     ? id + '\0' + stream + '\0' + type : undefined;
 }
@@ -27,7 +29,7 @@ export function defineData(object, key, value) {
 }
 ")]
 extern "C" {
-    /// A recorded event as the contract shapes it.
+    /// A recorded event as the contract shapes it; a negative `server_position` is `null`.
     #[wasm_bindgen(js_name = recordedEvent)]
     #[allow(clippy::too_many_arguments)]
     pub fn recorded_event(
@@ -39,10 +41,12 @@ extern "C" {
         data: &JsValue,
         metadata: &JsValue,
         recorded_at: f64,
+        server_position: f64,
     ) -> JsValue;
     /// The text fields of a stored event record (`id`, `stream`, `type`) joined by NUL when all
-    /// three are strings, and its `version`, `position` and `recordedAt` in `numbers` (NaN
-    /// where not a number): a record's fields in one crossing.
+    /// three are strings, and its `version`, `position`, `recordedAt` and `serverPosition` in
+    /// `numbers` (NaN where not a number; -1 for a null or absent `serverPosition`): a
+    /// record's fields in one crossing.
     #[wasm_bindgen(js_name = storedEvent)]
     pub fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// Defines `object[key]` as an own, enumerable, writable data property, so that even a

@@ -1038,6 +1038,7 @@ impl Model {
                 data,
                 metadata,
                 recorded_at: now,
+                server_position: None,
             };
             self.ids.insert(id, event.position);
             self.streams

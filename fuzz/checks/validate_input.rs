@@ -503,6 +503,7 @@ fn predict(
             data: e.data.clone(),
             metadata,
             recorded_at: RECORDED_AT,
+            server_position: None,
         })
         .collect();
     let last = written.last().expect("at least one event");

@@ -33,8 +33,14 @@ export interface RecordedEvent<D = unknown, M extends object = Record<string, un
   position: number;
   data: D;
   metadata: M;
-  /** Set by the store when the append committed. */
+  /** Set by the store when the append committed, on the device that appended it. */
   recordedAt: Date;
+  /**
+   * Place in the sync server's global order, the same on every device; `null` while the event
+   * is pending (appended here, not yet confirmed by the server). Always `null` in a store that
+   * never synced.
+   */
+  serverPosition: number | null;
 }
 
 /**

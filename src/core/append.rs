@@ -181,6 +181,7 @@ pub fn decide_append(
             data: e.data.clone(),
             metadata: e.metadata.clone(),
             recorded_at: request.recorded_at,
+            server_position: None,
         })
         .collect();
     Ok(AppendDecision::Write(events))

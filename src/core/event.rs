@@ -67,8 +67,12 @@ pub struct RecordedEvent<P = Value> {
     pub data: P,
     /// A JSON-compatible object.
     pub metadata: P,
-    /// When the append was committed, in milliseconds since the Unix epoch.
+    /// When the append was committed, in milliseconds since the Unix epoch, on the device
+    /// that appended it.
     pub recorded_at: f64,
+    /// Place in the sync server's global order (the same on every device); `None` while the
+    /// event is pending: appended here and not yet confirmed by the server.
+    pub server_position: Option<u64>,
 }
 
 /// The form in which a backend hands out event data and metadata (and snapshot state).
@@ -115,6 +119,9 @@ pub struct StoredEvent<P> {
     pub position: Option<f64>,
     /// The `recordedAt` field.
     pub recorded_at: Option<f64>,
+    /// The `serverPosition` field: `None` when null or absent (a pending event); a value that
+    /// is not a number is passed as NaN.
+    pub server_position: Option<f64>,
     /// The `data` field.
     pub data: Option<P>,
     /// The `metadata` field.
@@ -133,6 +140,7 @@ impl<P> RecordedEvent<P> {
             data: f(self.data),
             metadata: f(self.metadata),
             recorded_at: self.recorded_at,
+            server_position: self.server_position,
         }
     }
 }
@@ -149,12 +157,14 @@ impl<P: Payload> RecordedEvent<P> {
             data: self.data.to_value("data")?,
             metadata: self.metadata.to_value("metadata")?,
             recorded_at: self.recorded_at,
+            server_position: self.server_position,
         })
     }
 
     /// The event a stored record holds, when every field is as the store writes it: a UUID in
     /// lower-case hyphenated form, a valid stream name and event type, a version and a position
-    /// from 1 to 2^53 - 1, a finite `recordedAt`, data present and metadata an object.
+    /// from 1 to 2^53 - 1, a finite `recordedAt`, data present, metadata an object, and a
+    /// `serverPosition` that is absent, null or an integer from 1 to 2^53 - 1.
     /// Anything else is a `DataError` [`StorageError`] naming the field: such a record is
     /// never trusted. Data contents are not walked: they were checked when appended.
     pub fn from_stored(stored: StoredEvent<P>) -> Result<Self, StorageError> {
@@ -187,6 +197,10 @@ impl<P: Payload> RecordedEvent<P> {
                 .recorded_at
                 .filter(|n| n.is_finite())
                 .ok_or_else(|| corrupt("recordedAt", "is not a finite number"))?,
+            server_position: match stored.server_position {
+                None => None,
+                some => Some(count("serverPosition", some)?),
+            },
         })
     }
 }
@@ -237,6 +251,7 @@ mod tests {
             recorded_at: Some(1.7e12),
             data: Some(Value::from("x")),
             metadata: Some(Value::Object(alloc::vec::Vec::new())),
+            server_position: None,
         }
     }
 
@@ -250,7 +265,7 @@ mod tests {
     #[test]
     fn each_field_out_of_shape_is_a_data_error_naming_it() {
         type Spoil = fn(&mut StoredEvent<Value>);
-        let cases: [(&str, Spoil); 12] = [
+        let cases: [(&str, Spoil); 14] = [
             ("id", |s| s.id = Some("0190F0A2-6C1E-7B3A-9F00-0123456789AB".into())),
             ("id", |s| s.id = None),
             ("stream", |s| s.stream = Some(String::new())),
@@ -263,6 +278,8 @@ mod tests {
             ("data", |s| s.data = None),
             ("metadata", |s| s.metadata = Some(Value::Null)),
             ("metadata", |s| s.metadata = None),
+            ("serverPosition", |s| s.server_position = Some(f64::NAN)),
+            ("serverPosition", |s| s.server_position = Some(0.0)),
         ];
         for (field, spoil) in cases {
             let mut record = stored();

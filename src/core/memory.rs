@@ -4,7 +4,8 @@
 use ::core::cell::RefCell;
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
 
-use super::append::{decide_append, AppendDecision, AppendRequest};
+use super::append::AppendRequest;
+use super::batch::{decide_batch, BatchState, Chaining};
 use super::backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
 use super::error::{Error, StorageError};
 use super::event::{AppendResult, RecordedEvent};
@@ -46,6 +47,26 @@ impl State {
     }
 }
 
+impl BatchState for State {
+    fn head(&self) -> u64 {
+        self.events.len() as u64
+    }
+    fn stream_version(&self, stream: &str) -> u64 {
+        State::stream_version(self, stream)
+    }
+    fn event(&self, id: &Uuid) -> Option<RecordedEvent> {
+        self.ids.get(id).map(|&p| State::event(self, p).clone())
+    }
+    fn write(&mut self, request: &AppendRequest, events: Vec<RecordedEvent>) {
+        let positions = self.streams.entry(request.stream.clone()).or_default();
+        positions.extend(events.iter().map(|e| e.position));
+        for event in events {
+            self.ids.insert(event.id, event.position);
+            self.events.push(event);
+        }
+    }
+}
+
 impl Backend for MemoryBackend {
     type Payload = Value;
 
@@ -58,35 +79,8 @@ impl Backend for MemoryBackend {
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
         let mut state = self.state.borrow_mut();
-        let outcomes = requests
-            .iter()
-            .map(|request| {
-                let existing: Vec<Option<RecordedEvent>> = request
-                    .events
-                    .iter()
-                    .map(|e| state.ids.get(&e.id).map(|&p| state.event(p).clone()))
-                    .collect();
-                let head = state.events.len() as u64;
-                let version = state.stream_version(&request.stream);
-                match decide_append(request, version, &existing, head)? {
-                    AppendDecision::AlreadyAppended(result) => Ok(result),
-                    AppendDecision::Write(events) => {
-                        let last = events.last().map(|e| (e.version, e.position));
-                        let positions = state.streams.entry(request.stream.clone()).or_default();
-                        positions.extend(events.iter().map(|e| e.position));
-                        for event in events {
-                            state.ids.insert(event.id, event.position);
-                            state.events.push(event);
-                        }
-                        let (next_expected_version, position) = last.unwrap_or((version, head));
-                        Ok(AppendResult {
-                            next_expected_version,
-                            position,
-                        })
-                    }
-                }
-            })
-            .collect();
+        let outcomes = decide_batch(&mut *state, requests, Chaining::Independent);
+        let outcomes = outcomes.into_iter().map(|o| o.into_result()).collect();
         Ok(outcomes)
     }
 

@@ -6,6 +6,7 @@
 
 mod append;
 mod backend;
+mod batch;
 mod error;
 mod event;
 mod filter;
@@ -19,6 +20,7 @@ mod value;
 mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
+pub use batch::{decide_batch, BatchState, Chaining, LoadedState, Outcome};
 pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
 #[cfg(all(feature = "std", target_arch = "wasm32"))]
 pub(crate) use backend::check_snapshot_version;

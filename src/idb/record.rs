@@ -40,7 +40,7 @@ pub(crate) fn encode_event(event: &RecordedEvent) -> JsValue {
 /// checked by [`RecordedEvent::from_stored`].
 pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, StorageError> {
     let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined());
-    let mut numbers = [f64::NAN; 3];
+    let mut numbers = [f64::NAN; 4];
     let texts = if record.is_object() { stored_event_fields(record, &mut numbers) } else { None };
     let (id, stream, event_type) = match texts {
         // NUL cannot stand in an id, a stream name or a type: if one held it, a part below
@@ -59,6 +59,7 @@ pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, S
         version: Some(numbers[0]),
         position: Some(numbers[1]),
         recorded_at: Some(numbers[2]),
+        server_position: (numbers[3] != -1.0).then_some(numbers[3]),
         data: payload("data"),
         metadata: payload("metadata"),
     })

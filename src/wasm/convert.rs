@@ -234,6 +234,7 @@ pub fn event_to_js(event: &RecordedEvent<JsValue>) -> JsValue {
         &event.data,
         &event.metadata,
         event.recorded_at,
+        event.server_position.map_or(-1.0, |p| p as f64),
     )
 }
 
