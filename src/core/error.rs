@@ -4,6 +4,7 @@
 use ::core::fmt;
 use alloc::string::String;
 
+use super::sync::SyncError;
 use super::version::ExpectedVersion;
 
 /// Why an operation of the store failed. Whatever the variant, a failed append wrote nothing.
@@ -35,6 +36,9 @@ pub enum Error {
     Storage(StorageError),
     /// The store was closed before or during the call.
     StoreClosed,
+    /// Talking to the sync server failed, or its answer contradicts this store; nothing about
+    /// the store's contents was decided by it.
+    Sync(SyncError),
 }
 
 impl Error {
@@ -58,6 +62,7 @@ impl Error {
             }) => "QuotaExceededError",
             Error::Storage(_) => "StorageError",
             Error::StoreClosed => "StoreClosedError",
+            Error::Sync(_) => "SyncError",
         }
     }
 }
@@ -79,7 +84,14 @@ impl fmt::Display for Error {
             Error::InvalidArgument { field, reason } => write!(f, "{field}: {reason}"),
             Error::Storage(e) => write!(f, "storage failed: {e}"),
             Error::StoreClosed => f.write_str("the store is closed"),
+            Error::Sync(e) => write!(f, "{e}"),
         }
+    }
+}
+
+impl From<SyncError> for Error {
+    fn from(e: SyncError) -> Self {
+        Error::Sync(e)
     }
 }
 

@@ -14,8 +14,10 @@ mod group;
 mod memory;
 mod notify;
 mod read;
+mod select;
 mod store;
 mod subscription;
+pub mod sync;
 mod value;
 mod version;
 
@@ -30,6 +32,7 @@ pub use event::{
     MAX_NAME_CHARS, MAX_SAFE_INTEGER,
 };
 pub use filter::Filter;
+pub use select::{first, Either};
 pub use memory::MemoryBackend;
 pub use notify::{Changed, Notifier};
 pub use read::{AllReader, ReadAllOptions, ReadStreamOptions, StreamReader};

@@ -10,6 +10,7 @@ use super::group::Group;
 use super::error::Error;
 use super::event::{validate_name, AppendResult, EventInput};
 use super::notify::Notifier;
+use super::sync::{Conflict, Resolution, SyncBackend};
 use super::version::ExpectedVersion;
 use uuid::Uuid;
 
@@ -59,6 +60,8 @@ fn wall_clock() -> f64 {
 pub struct Store<B> {
     pub(crate) backend: B,
     pub(crate) notifier: Notifier,
+    /// Woken when this context records a conflict (or a conflict feed closes).
+    pub(crate) conflict_signal: Notifier,
     config: StoreConfig,
     closed: Cell<bool>,
     group: Group,
@@ -78,6 +81,7 @@ impl<B: Backend> Store<B> {
         Ok(Rc::new(Store {
             backend,
             notifier,
+            conflict_signal: Notifier::default(),
             config,
             closed: Cell::new(false),
             group: Group::default(),
@@ -175,5 +179,45 @@ impl<B: Backend> Store<B> {
     /// The backend underneath.
     pub fn backend(&self) -> &B {
         &self.backend
+    }
+
+    /// Where this context learns of commits: the last committed position it knows of.
+    pub fn notifier(&self) -> &Notifier {
+        &self.notifier
+    }
+
+    /// The wall clock the store records times with.
+    pub fn now(&self) -> f64 {
+        (self.config.now)()
+    }
+
+    /// A number for jitter, from the store's id source (random bits).
+    pub(crate) fn random(&self) -> u64 {
+        let bytes = (self.config.new_id)().into_bytes();
+        u64::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]])
+    }
+}
+
+impl<B: SyncBackend> Store<B> {
+    /// Every unresolved conflict, oldest first.
+    pub async fn conflicts(&self) -> Result<Vec<Conflict<B::Payload>>, Error> {
+        self.ensure_open()?;
+        Ok(self.backend.conflicts().await?)
+    }
+
+    /// Resolves conflict `key` (see [`Resolution`]); resolving one that is already resolved
+    /// does nothing. A rebase's events reach subscriptions like any append.
+    pub async fn resolve(&self, key: u64, resolution: Resolution) -> Result<(), Error> {
+        self.ensure_open()?;
+        let rebase = resolution == Resolution::Rebase;
+        if let Some(result) = self.backend.resolve(key, rebase, self.now()).await? {
+            self.notifier.advance(result.position);
+        }
+        Ok(())
+    }
+
+    /// Records that this context's sync moved pending appends into a conflict.
+    pub(crate) fn conflict_recorded(&self) {
+        self.conflict_signal.wake_all();
     }
 }

@@ -1,0 +1,414 @@
+//! The sync engine: runs rounds (push everything pending, then pull to the server's head),
+//! on demand ([`SyncEngine::flush`]) or live in the background ([`SyncEngine::run`]), and
+//! keeps the status the app sees. The transport is the platform's; the decisions are here.
+
+use alloc::{boxed::Box, format, rc::Rc, vec::Vec};
+use ::core::cell::{Cell, RefCell};
+use ::core::future::Future;
+use ::core::pin::Pin;
+
+use super::backend::SyncBackend;
+use super::protocol::{
+    ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
+    SyncErrorCode, CLIENT_LIMITS, PULL_LIMIT,
+};
+use crate::core::error::Error;
+use crate::core::notify::Notifier;
+use crate::core::select::{first, Either};
+use crate::core::store::Store;
+
+/// How a platform talks to the sync server. Every call may fail with a [`SyncError`]; none
+/// retries by itself (the engine decides when to try again).
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    /// The form event data takes: the store backend's [`Payload`](crate::core::Payload).
+    type Payload;
+
+    /// Pushes `appends` (one request); the server's outcome for each, in order.
+    async fn push(&self, appends: &[PendingAppend<Self::Payload>]) -> Result<PushReply, SyncError>;
+
+    /// The server's events after server position `after`, about `limit` of them (whole
+    /// appends), and its head.
+    async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<Self::Payload>, SyncError>;
+
+    /// Completes with the server's head once the server announces one above `known` (opening
+    /// the notice connection if it is not open); an error once that connection fails.
+    /// Dropping the future stops waiting, not the connection.
+    async fn notice(&self, known: u64) -> Result<u64, SyncError>;
+
+    /// Completes after `ms` milliseconds. Dropping it cancels the timer.
+    async fn sleep(&self, ms: u32);
+
+    /// The size in bytes `append` takes in a push body.
+    fn encoded_len(&self, append: &PendingAppend<Self::Payload>) -> usize;
+}
+
+/// How to sync.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncOptions {
+    /// Run in the background: push at once, pull on the server's notices, retry with backoff.
+    pub live: bool,
+}
+
+/// What the app sees of the sync, as of the last thing the engine did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SyncStatus {
+    /// Events appended here and not yet confirmed by the server.
+    pub pending: u64,
+    /// The cursor: every server event up to here is in the store.
+    pub server_position: u64,
+    /// The last exchange with the server succeeded.
+    pub connected: bool,
+    /// Why the last round failed, until one succeeds.
+    pub error: Option<Error>,
+}
+
+/// The first retry waits this long, each next one twice as long, up to [`MAX_BACKOFF_MS`].
+pub const FIRST_BACKOFF_MS: u32 = 250;
+/// The longest wait between retries.
+pub const MAX_BACKOFF_MS: u32 = 30_000;
+/// What a push body holds besides its appends (`{"appends":[…]}`), rounded up.
+const PUSH_OVERHEAD: usize = 32;
+
+type NoticeFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, SyncError>> + 'a>>;
+
+/// Syncs one store with one server. Rounds never overlap: a flush during a background round
+/// waits for it, then runs its own.
+pub struct SyncEngine<B: SyncBackend, T: Transport<Payload = B::Payload>> {
+    store: Rc<Store<B>>,
+    transport: T,
+    options: SyncOptions,
+    status: RefCell<SyncStatus>,
+    limits: Cell<Limits>,
+    round_busy: Cell<bool>,
+    /// Woken when a round ends and when the engine closes.
+    wake: Notifier,
+    closed: Cell<bool>,
+}
+
+impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
+    /// An engine for `store` over `transport`; nothing happens until [`run`](Self::run) or
+    /// [`flush`](Self::flush).
+    pub fn new(store: Rc<Store<B>>, transport: T, options: SyncOptions) -> Result<Self, Error> {
+        store.ensure_open()?;
+        Ok(SyncEngine {
+            store,
+            transport,
+            options,
+            status: RefCell::new(SyncStatus { pending: 0, server_position: 0, connected: false, error: None }),
+            limits: Cell::new(CLIENT_LIMITS),
+            round_busy: Cell::new(false),
+            wake: Notifier::default(),
+            closed: Cell::new(false),
+        })
+    }
+
+    /// The status as of the last thing the engine did.
+    pub fn status(&self) -> SyncStatus {
+        self.status.borrow().clone()
+    }
+
+    /// The options it was made with.
+    pub fn options(&self) -> SyncOptions {
+        self.options
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// Whether [`close`](Self::close) was called (or the store closed).
+    pub fn is_closed(&self) -> bool {
+        self.closed.get() || self.store.is_closed()
+    }
+
+    /// Stops the engine: [`run`](Self::run) returns, a waiting flush ends with
+    /// `StoreClosed`. Dropping the transport's pending futures is what stops its requests.
+    pub fn close(&self) {
+        if !self.closed.replace(true) {
+            self.wake.wake_all();
+        }
+    }
+
+    /// Reads the pending count and the cursor into the status.
+    pub async fn refresh(&self) -> Result<(), Error> {
+        let pending = self.store.backend().pending_count().await?;
+        let cursor = self.store.backend().cursor().await?;
+        let mut status = self.status.borrow_mut();
+        status.pending = pending;
+        status.server_position = cursor;
+        Ok(())
+    }
+
+    /// One round now: resolves once every event appended before the call is confirmed or in a
+    /// conflict, and every event the server held when the round began is in the store.
+    pub async fn flush(&self) -> Result<(), Error> {
+        self.round().await
+    }
+
+    /// The live loop: a round at start, then one whenever the store has pending appends or the
+    /// server announces events the store lacks, retrying failed rounds with backoff. Returns
+    /// once closed. Idle, it waits on the store and the notice connection, never on a timer.
+    pub async fn run(&self) {
+        let mut failures: u32 = 0;
+        let mut due = true;
+        let mut notice: Option<NoticeFuture<'_>> = None;
+        loop {
+            if self.is_closed() {
+                return;
+            }
+            let local = self.store.notifier().seq();
+            let wake = self.wake.seq();
+            if due {
+                match self.round().await {
+                    Ok(()) => {
+                        failures = 0;
+                        due = false;
+                    }
+                    Err(_) if self.is_closed() => return,
+                    Err(_) => {
+                        failures += 1;
+                        self.back_off(failures, wake).await;
+                        continue;
+                    }
+                }
+            }
+            let known = self.status.borrow().server_position;
+            let waiting = notice.get_or_insert_with(|| Box::pin(self.transport.notice(known)));
+            let woke = first(
+                first(self.store.notifier().changed(local), self.wake.changed(wake)),
+                waiting.as_mut(),
+            )
+            .await;
+            match woke {
+                // A commit here (a local append, or a pull of ours, or another context's):
+                // only pending appends need a round.
+                Either::Left(Either::Left(())) => {
+                    if self.refresh().await.is_ok() {
+                        due = self.status.borrow().pending > 0;
+                    }
+                }
+                Either::Left(Either::Right(())) => {}
+                Either::Right(Ok(head)) => {
+                    notice = None;
+                    self.status.borrow_mut().connected = true;
+                    due = head > self.status.borrow().server_position;
+                }
+                Either::Right(Err(e)) => {
+                    notice = None;
+                    self.failed(Error::Sync(e));
+                    failures += 1;
+                    self.back_off(failures, self.wake.seq()).await;
+                    // The notices may have been missed meanwhile: catch up.
+                    due = true;
+                }
+            }
+        }
+    }
+
+    /// Waits before retry `failures`: 250 ms doubling to 30 s, each wait drawn between half and
+    /// all of it (jitter), or until closed.
+    async fn back_off(&self, failures: u32, wake: u64) {
+        let full = FIRST_BACKOFF_MS.saturating_mul(1 << (failures - 1).min(16)).min(MAX_BACKOFF_MS);
+        let ms = full / 2 + (self.store.random() % (full as u64 / 2 + 1)) as u32;
+        first(self.transport.sleep(ms), self.wake.changed(wake)).await;
+    }
+
+    fn failed(&self, error: Error) {
+        let mut status = self.status.borrow_mut();
+        status.connected = false;
+        status.error = Some(error);
+    }
+
+    async fn round(&self) -> Result<(), Error> {
+        let _turn = self.turn().await?;
+        let result = async {
+            self.push_all().await?;
+            self.pull_all().await
+        }
+        .await;
+        let refreshed = self.refresh().await;
+        match &result {
+            Ok(()) => {
+                let mut status = self.status.borrow_mut();
+                status.connected = true;
+                status.error = None;
+            }
+            Err(e) => self.failed(e.clone()),
+        }
+        result.and(refreshed)
+    }
+
+    /// Waits until no round runs, and takes the turn.
+    async fn turn(&self) -> Result<Turn<'_>, Error> {
+        loop {
+            if self.is_closed() {
+                return Err(Error::StoreClosed);
+            }
+            let seq = self.wake.seq();
+            if !self.round_busy.replace(true) {
+                return Ok(Turn { busy: &self.round_busy, wake: &self.wake });
+            }
+            self.wake.changed(seq).await;
+        }
+    }
+
+    /// Pushes every pending append, in local order, in pushes under the limits.
+    async fn push_all(&self) -> Result<(), Error> {
+        let backend = self.store.backend();
+        let mut after = 0;
+        loop {
+            self.store.ensure_open()?;
+            let limits = self.limits.get();
+            let candidates = backend.pending(after, limits.max_appends).await?;
+            let Some(last) = candidates.last() else { return Ok(()) };
+            let last_key = last.key;
+            let (batch, too_large) = pack(&self.transport, candidates, limits);
+            if let Some(append) = too_large {
+                // It can never be pushed: a conflict, so that the rest goes on.
+                let refusal = Refusal { reason: ConflictReason::TooLarge, actual: None, id: None };
+                self.record_conflict(append.key, &refusal).await?;
+                continue;
+            }
+            let reply = match self.transport.push(&batch).await {
+                Ok(reply) => reply,
+                Err(e) if e.code == SyncErrorCode::TooLarge => {
+                    self.shrink_limits(&e, &batch)?;
+                    continue;
+                }
+                Err(e) => return Err(Error::Sync(e)),
+            };
+            if reply.outcomes.len() != batch.len() {
+                return Err(Error::Sync(SyncError::protocol(format!(
+                    "the server answered {} outcomes for {} appends",
+                    reply.outcomes.len(),
+                    batch.len()
+                ))));
+            }
+            for (append, outcome) in batch.iter().zip(&reply.outcomes) {
+                if let PushOutcome::Refused(refusal) = outcome {
+                    self.record_conflict(append.key, refusal).await?;
+                }
+            }
+            after = batch.last().map_or(last_key, |a| a.key);
+        }
+    }
+
+    /// Takes smaller limits after a 413: the server's, when it said them, else half of what
+    /// was sent. A single append refused as too large becomes a conflict.
+    fn shrink_limits(&self, error: &SyncError, batch: &[PendingAppend<B::Payload>]) -> Result<(), Error> {
+        let old = self.limits.get();
+        let sent_events: usize = batch.iter().map(|a| a.events.len()).sum();
+        let sent_bytes: usize =
+            PUSH_OVERHEAD + batch.iter().map(|a| self.transport.encoded_len(a) + 1).sum::<usize>();
+        let new = match error.limits {
+            Some(server) => Limits {
+                max_body_bytes: old.max_body_bytes.min(server.max_body_bytes),
+                max_appends: old.max_appends.min(server.max_appends),
+                max_events: old.max_events.min(server.max_events),
+            },
+            None => Limits {
+                max_body_bytes: old.max_body_bytes.min(sent_bytes / 2),
+                max_appends: old.max_appends.min(batch.len() / 2),
+                max_events: old.max_events.min(sent_events / 2),
+            },
+        };
+        let new = Limits {
+            max_body_bytes: new.max_body_bytes.max(1),
+            max_appends: new.max_appends.max(1),
+            max_events: new.max_events.max(1),
+        };
+        if new == old && batch.len() > 1 {
+            // The server named limits we already kept: it is not to be believed.
+            return Err(Error::Sync(error.clone()));
+        }
+        self.limits.set(new);
+        Ok(())
+    }
+
+    async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<(), Error> {
+        if self.store.backend().record_conflict(key, refusal).await? {
+            self.store.conflict_recorded();
+        }
+        Ok(())
+    }
+
+    /// Pulls from the cursor until it reaches the head the first page reported.
+    async fn pull_all(&self) -> Result<(), Error> {
+        let backend = self.store.backend();
+        let mut target: Option<u64> = None;
+        loop {
+            self.store.ensure_open()?;
+            let cursor = backend.cursor().await?;
+            self.status.borrow_mut().server_position = cursor;
+            if target.is_some_and(|t| cursor >= t) {
+                return Ok(());
+            }
+            let reply = self.transport.pull(cursor, PULL_LIMIT).await?;
+            if reply.head < cursor {
+                return Err(Error::Sync(SyncError::protocol(format!(
+                    "the server's head ({}) is behind this store's cursor ({cursor}): it lost events, or is another server",
+                    reply.head
+                ))));
+            }
+            let target = *target.get_or_insert(reply.head);
+            if reply.events.is_empty() {
+                if cursor >= target {
+                    return Ok(());
+                }
+                return Err(Error::Sync(SyncError::protocol(format!(
+                    "the server returned no events after {cursor} though its head is {}",
+                    reply.head
+                ))));
+            }
+            if let Some(head) = backend.apply_pull(reply.events).await? {
+                self.store.notifier().advance(head);
+            }
+            if backend.cursor().await? == cursor {
+                return Err(Error::Sync(SyncError::protocol(format!(
+                    "the server returned no event after {cursor}"
+                ))));
+            }
+        }
+    }
+}
+
+/// A round's hold on the engine; released when dropped, however the round ends.
+struct Turn<'a> {
+    busy: &'a Cell<bool>,
+    wake: &'a Notifier,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        self.busy.set(false);
+        self.wake.wake_all();
+    }
+}
+
+/// The first appends of `candidates` that fit one push under `limits`; or, when the first
+/// does not fit even alone, that one (it can never be pushed).
+fn pack<P, T: Transport<Payload = P>>(
+    transport: &T,
+    candidates: Vec<PendingAppend<P>>,
+    limits: Limits,
+) -> (Vec<PendingAppend<P>>, Option<PendingAppend<P>>) {
+    let mut batch = Vec::new();
+    let mut bytes = PUSH_OVERHEAD;
+    let mut events = 0;
+    for append in candidates {
+        let size = transport.encoded_len(&append) + 1;
+        let n = append.events.len();
+        if bytes + size > limits.max_body_bytes || events + n > limits.max_events {
+            if batch.is_empty() {
+                return (batch, Some(append));
+            }
+            break;
+        }
+        bytes += size;
+        events += n;
+        batch.push(append);
+    }
+    (batch, None)
+}
