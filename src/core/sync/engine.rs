@@ -81,7 +81,9 @@ pub struct SyncEngine<B: SyncBackend, T: Transport<Payload = B::Payload>> {
     status: RefCell<SyncStatus>,
     limits: Cell<Limits>,
     round_busy: Cell<bool>,
-    /// Woken when a round ends and when the engine closes.
+    /// Woken when a round ends.
+    round_done: Notifier,
+    /// Woken when the engine closes.
     wake: Notifier,
     closed: Cell<bool>,
 }
@@ -98,6 +100,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             status: RefCell::new(SyncStatus { pending: 0, server_position: 0, connected: false, error: None }),
             limits: Cell::new(CLIENT_LIMITS),
             round_busy: Cell::new(false),
+            round_done: Notifier::default(),
             wake: Notifier::default(),
             closed: Cell::new(false),
         })
@@ -128,6 +131,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     pub fn close(&self) {
         if !self.closed.replace(true) {
             self.wake.wake_all();
+            self.round_done.wake_all();
         }
     }
 
@@ -246,11 +250,11 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             if self.is_closed() {
                 return Err(Error::StoreClosed);
             }
-            let seq = self.wake.seq();
+            let seq = self.round_done.seq();
             if !self.round_busy.replace(true) {
-                return Ok(Turn { busy: &self.round_busy, wake: &self.wake });
+                return Ok(Turn { busy: &self.round_busy, done: &self.round_done });
             }
-            self.wake.changed(seq).await;
+            self.round_done.changed(seq).await;
         }
     }
 
@@ -377,13 +381,13 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
 /// A round's hold on the engine; released when dropped, however the round ends.
 struct Turn<'a> {
     busy: &'a Cell<bool>,
-    wake: &'a Notifier,
+    done: &'a Notifier,
 }
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
         self.busy.set(false);
-        self.wake.wake_all();
+        self.done.wake_all();
     }
 }
 
