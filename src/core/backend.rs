@@ -136,8 +136,9 @@ pub trait Backend {
     fn close(&self) {}
 }
 
-/// The check [`Backend::save_snapshot`] applies, shared by every backend.
-pub(crate) fn check_snapshot_version(
+/// The check [`Backend::save_snapshot`] applies, shared by every backend (annals-server's
+/// too): `Ok` when `snapshot.version` is at most `stream_version`.
+pub fn check_snapshot_version(
     snapshot: &Snapshot,
     stream_version: u64,
 ) -> Result<(), Error> {

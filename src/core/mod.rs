@@ -23,9 +23,7 @@ mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
 pub use batch::{decide_batch, BatchState, Chaining, LoadedState, Outcome};
-pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
-#[cfg(all(feature = "std", target_arch = "wasm32"))]
-pub(crate) use backend::check_snapshot_version;
+pub use backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
 pub use error::{Error, StorageError, StorageErrorKind};
 pub use event::{
     corrupt, safe_integer, validate_name, AppendResult, EventInput, Payload, RecordedEvent, StoredEvent,
