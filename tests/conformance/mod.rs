@@ -4,6 +4,8 @@
 //! Use from a test file: `mod conformance;` then `conformance::suite!(open);` where `open` is
 //! a closure `|name: &'static str| async move { … Rc<Store<B>> }` that opens a fresh, empty
 //! store (`name` is the test's own; add a unique suffix where storage outlives the test).
+//! A backend that needs an async runtime names a runner: `conformance::suite!(open, runner =
+//! path::to::block_on);` (annals-server runs the suite on PostgreSQL so, under tokio).
 #![allow(dead_code)]
 
 use std::cell::Cell;
@@ -16,11 +18,17 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use annals::core::*;
 
-/// Expands into one test per case, for the target compiled for.
+/// Expands into one test per case, for the target compiled for. Natively each case runs on
+/// `runner` (a path to a `fn(impl Future<Output = ()>)`, e.g. one that makes a tokio runtime
+/// and calls its `block_on`, which accepts `!Send` futures); by default on
+/// `futures::executor::block_on`.
 #[macro_export]
 macro_rules! suite {
     ($open:expr) => {
-        $crate::suite!(@cases $open;
+        $crate::suite!($open, runner = futures::executor::block_on);
+    };
+    ($open:expr, runner = $runner:path) => {
+        $crate::suite!(@cases $open; $runner;
             expected_version_modes, append_is_all_or_nothing, idempotent_retry,
             duplicate_event_ids, invalid_input_leaves_store_unchanged, paging_over_10k_events,
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
@@ -28,12 +36,12 @@ macro_rules! suite {
             snapshots, close_ends_everything, batch_outcomes_are_independent,
             concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
-    (@cases $open:expr; $($case:ident),* $(,)?) => {
+    (@cases $open:expr; $runner:path; $($case:ident),* $(,)?) => {
         $(
             #[cfg(not(target_arch = "wasm32"))]
             #[test]
             fn $case() {
-                futures::executor::block_on(async {
+                $runner(async {
                     let store = ($open)(stringify!($case)).await;
                     $crate::conformance::$case(store).await
                 })
