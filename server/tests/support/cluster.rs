@@ -1,15 +1,15 @@
 //! A private PostgreSQL cluster for tests: `initdb` into a temporary directory, started on a
 //! free port of 127.0.0.1 with its socket in that directory, stopped and deleted on drop, and
-//! also when the test process ends any other way (a watchdog shell waits for the process's end
-//! of a pipe to close, then stops the cluster: a panic, `exit`, or SIGKILL).
+//! also when the test process ends any other way (a [`Watchdog`]: a panic, `exit`, SIGKILL).
 //!
 //! As root, PostgreSQL's commands run as the `postgres` user (`runuser`), as it refuses root.
 //! The binaries come from `$ANNALS_PG_BIN`, else Debian's PostgreSQL 15.
 
-use std::io::Write;
 use std::net::TcpListener;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::Command;
+
+use super::Watchdog;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 /// A running cluster; `url` reaches its `postgres` database as the superuser `postgres`.
@@ -21,7 +21,8 @@ pub struct Cluster {
     pub port: u16,
     /// Its directory (data, log, socket).
     pub dir: PathBuf,
-    watchdog: Option<(Child, ChildStdin)>,
+    options: String,
+    _watchdog: Watchdog,
 }
 
 fn bin_dir() -> PathBuf {
@@ -98,42 +99,25 @@ impl Cluster {
         let mut port = 0;
         for attempt in 0..5 {
             port = free_port();
-            let mut start = pg_command("pg_ctl");
-            start
-                .arg("-D")
-                .arg(&data)
-                .arg("-l")
-                .arg(dir.join("log"))
-                .args(["-w", "-o"])
-                .arg(format!("{} -p {port}", options.join(" ")))
-                .arg("start");
-            let out = start.output().expect("pg_ctl start");
-            if out.status.success() {
+            if pg_ctl_start(&dir, &format!("{} -p {port}", options.join(" "))) {
                 break;
             }
             // Another process may have taken the port meanwhile: try another.
             assert!(attempt < 4, "pg_ctl start failed: {}", std::fs::read_to_string(dir.join("log")).unwrap_or_default());
         }
-        // The watchdog: when this process's end of the pipe closes, stop and delete.
-        let script = format!(
-            "read _; {} -D '{}' -m immediate stop >/dev/null 2>&1; rm -rf '{}'",
+        // Stop and delete on drop, or when this process ends.
+        let watchdog = Watchdog::arm(&format!(
+            "{} -D '{}' -m immediate stop >/dev/null 2>&1; rm -rf '{}'",
             stop_command(),
             data.display(),
             dir.display()
-        );
-        let mut child = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("watchdog");
-        let stdin = child.stdin.take().expect("watchdog stdin");
+        ));
         Cluster {
             url: format!("postgres://postgres@127.0.0.1:{port}/postgres"),
             port,
+            options: format!("{} -p {port}", options.join(" ")),
             dir,
-            watchdog: Some((child, stdin)),
+            _watchdog: watchdog,
         }
     }
 
@@ -144,8 +128,21 @@ impl Cluster {
     /// Stops the cluster (fast: connections are cut) and starts it again on the same port.
     pub fn restart(&self) {
         let mut restart = pg_command("pg_ctl");
-        restart.arg("-D").arg(self.data()).args(["-m", "fast", "-w", "restart"]);
+        // With its log file: else the new server writes to our pipe, and holds it open.
+        restart.arg("-D").arg(self.data()).arg("-l").arg(self.dir.join("log")).args(["-m", "fast", "-w", "restart"]);
         run(restart, "pg_ctl restart");
+    }
+
+    /// Stops PostgreSQL (fast: connections are cut); the cluster stays, for [`Cluster::resume`].
+    pub fn pause(&self) {
+        let mut stop = pg_command("pg_ctl");
+        stop.arg("-D").arg(self.data()).args(["-m", "fast", "-w", "stop"]);
+        run(stop, "pg_ctl stop");
+    }
+
+    /// Starts PostgreSQL again after [`Cluster::pause`], on the same port.
+    pub fn resume(&self) {
+        assert!(pg_ctl_start(&self.dir, &self.options), "pg_ctl start failed: {}", self.log());
     }
 
     /// The server's log so far.
@@ -154,22 +151,17 @@ impl Cluster {
     }
 }
 
+fn pg_ctl_start(dir: &std::path::Path, options: &str) -> bool {
+    let mut start = pg_command("pg_ctl");
+    start.arg("-D").arg(dir.join("data")).arg("-l").arg(dir.join("log")).args(["-w", "-o", options, "start"]);
+    start.output().map(|o| o.status.success()).unwrap_or(false)
+}
+
 fn stop_command() -> String {
     let pg_ctl = bin_dir().join("pg_ctl");
     if is_root() {
         format!("runuser -u postgres -- {}", pg_ctl.display())
     } else {
         pg_ctl.display().to_string()
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some((mut child, mut stdin)) = self.watchdog.take() {
-            // Tell the watchdog now, and wait for it: the cluster is gone when drop returns.
-            let _ = stdin.write_all(b"stop\n");
-            drop(stdin);
-            let _ = child.wait();
-        }
     }
 }

@@ -1,8 +1,10 @@
 //! `annals-server` as a child process, as it is deployed: started with arguments, ready once
-//! it prints its "listening" line, killed on drop.
+//! it prints its "listening" line, killed on drop or when the test process ends.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, ExitStatus, Stdio};
+
+use super::Watchdog;
 
 /// A running server.
 #[derive(Debug)]
@@ -10,6 +12,7 @@ pub struct ServerProcess {
     /// `http://127.0.0.1:PORT`.
     pub url: String,
     child: Child,
+    watchdog: Option<Watchdog>,
 }
 
 impl ServerProcess {
@@ -38,7 +41,9 @@ impl ServerProcess {
             .to_string();
         // Keep reading stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines.by_ref() {});
-        ServerProcess { url, child }
+        // Killed with this process, however it ends.
+        let watchdog = Watchdog::arm(&format!("kill -9 {} 2>/dev/null", child.id()));
+        ServerProcess { url, child, watchdog: Some(watchdog) }
     }
 
     /// The process id.
@@ -57,5 +62,9 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // Gone: the watchdog must not kill whatever gets its pid next.
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.disarm();
+        }
     }
 }
