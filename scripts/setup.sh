@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, quickly when nothing is. Everything comes from crates.io, npm and
 # Debian: nothing downloads binaries from elsewhere.
-#   bash scripts/setup.sh        build tools and Chromium (the demo and bench commands)
+#   bash scripts/setup.sh        build tools, Chromium and PostgreSQL (demo, bench, server)
 #   bash scripts/setup.sh test   also Firefox ESR, WebKitGTK, Xvfb and their WebDrivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,6 +33,14 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# annals-server's tests, scripts/server.sh and the sync benchmark run PostgreSQL 15 privately.
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  step "apt-get install postgresql"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
 fi
 
 [ "$purpose" = test ] || exit 0

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: native, no_std build, wasm in Node, wasm in
+# Installs what is missing, then runs every test: native, annals-server on PostgreSQL, no_std
+# build, wasm in Node, wasm in
 # Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker), the built npm package in
 # Node, and the demo end to end.
 set -euo pipefail
@@ -26,6 +27,11 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
 
 step "native: cargo test (core unit tests + conformance suite on memory)"
 limit 900 cargo test
+
+step "annals-server: conformance suite on PostgreSQL, the wire protocol over HTTP, PostgreSQL restarts"
+limit 900 cargo test -p annals-server
+step "annals-server: the Node test support (tests/support/server.mjs)"
+limit 300 node --test tests/support/
 
 step "no_std: the core builds for wasm32 without std"
 limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknown
