@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, then runs every test: native, annals-server on PostgreSQL, no_std
-# build, wasm in Node, wasm in
-# Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker), the built npm package in
-# Node, and the demo end to end.
+# build, wasm in Node, wasm in Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker),
+# the built npm package in Node, and the demo end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
