@@ -80,6 +80,10 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
         stop.await;
         let _ = stopping_sender.send(true);
     };
+    // Replies go out at once (no Nagle delay behind the client's delayed ACK).
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, routes).with_graceful_shutdown(shutdown).await.map_err(StartError::Listen)?;
     let _ = listener_task.await;
     Ok(())

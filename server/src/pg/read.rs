@@ -8,8 +8,8 @@ use super::tenant::{self, TenantId};
 use super::types::{big, count, JsonText};
 use crate::wire::json::parse_value;
 
-/// The columns [`event_from_row`] and [`pulled_from_row`] read, in order.
-pub const EVENT_COLUMNS: &str = "position, id, stream, version, type, data, metadata, recorded_at";
+/// The columns [`event_from_row`] and [`pulled_from_row`] read, in order, of `events e`.
+pub const EVENT_COLUMNS: &str = "e.position, e.id, e.stream, e.version, e.type, e.data, e.metadata, e.recorded_at";
 
 /// The event a row of [`EVENT_COLUMNS`] holds, its data and metadata parsed.
 pub fn event_from_row(row: &Row) -> Result<RecordedEvent, DbError> {
@@ -128,11 +128,11 @@ pub async fn read_stream(
 ) -> Result<Vec<RecordedEvent>, DbError> {
     let sql = match direction {
         Direction::Forward => format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND stream = $2 AND version >= $3
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE tenant = $1 AND stream = $2 AND version >= $3
              ORDER BY version LIMIT $4"
         ),
         Direction::Backward => format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE tenant = $1 AND stream = $2 AND version <= $3
+            "SELECT {EVENT_COLUMNS} FROM events e WHERE tenant = $1 AND stream = $2 AND version <= $3
              ORDER BY version DESC LIMIT $4"
         ),
     };
@@ -178,7 +178,7 @@ pub async fn read_all(
     };
     let statement = client
         .prepare_cached(&format!(
-            "SELECT {EVENT_COLUMNS} FROM events
+            "SELECT {EVENT_COLUMNS} FROM events e
              WHERE tenant = $1 AND position BETWEEN $2 AND $3
                AND ($4::text[] IS NULL OR type = ANY($4))
                AND ($5::text IS NULL OR starts_with(stream, $5))
