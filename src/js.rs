@@ -24,6 +24,15 @@ export function storedEvent(record, numbers) {
   return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
     ? id + '\0' + stream + '\0' + type : undefined;
 }
+export function jsonBytes(value) {
+  const text = JSON.stringify(value) ?? '';
+  let n = text.length;
+  if (/[^\x00-\x7f]/.test(text)) for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
 export function defineData(object, key, value) {
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
 }
@@ -49,6 +58,9 @@ extern "C" {
     /// record's fields in one crossing.
     #[wasm_bindgen(js_name = storedEvent)]
     pub fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
+    /// The length in UTF-8 bytes of `JSON.stringify(value)`.
+    #[wasm_bindgen(js_name = jsonBytes)]
+    pub fn json_bytes(value: &JsValue) -> f64;
     /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
     /// `__proto__` key stays data and never sets the prototype.
     #[wasm_bindgen(js_name = defineData)]

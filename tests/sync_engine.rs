@@ -249,8 +249,12 @@ fn a_conflict_is_recorded_once_and_the_feed_yields_it_once() {
         sync_a.flush().await.unwrap();
         let feed = ConflictFeed::new(b.clone()).unwrap();
         sync_b.flush().await.unwrap();
-        // A second engine on the same store (another tab) pushes and is refused again: the
-        // append is no longer pending, so nothing more is recorded.
+        // A store syncs through one engine at a time.
+        let second = SyncEngine::new(b.clone(), Link::new(&server), SyncOptions { live: false });
+        assert!(matches!(second, Err(Error::InvalidArgument { ref field, .. }) if field == "sync"));
+        // Once it closed, another engine (as another tab would) pushes again: the append is no
+        // longer pending, so nothing more is recorded.
+        sync_b.close();
         let again = SyncEngine::new(b.clone(), Link::new(&server), SyncOptions { live: false }).unwrap();
         again.flush().await.unwrap();
         let first = feed.next().await.unwrap().expect("a conflict");

@@ -17,6 +17,7 @@ export const ErrorCode = {
   WrongExpectedVersion: 412,
   Storage: 500,
   QuotaExceeded: 507,
+  Sync: 502,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -27,7 +28,8 @@ export type AnnalsErrorName =
   | 'InvalidArgumentError'
   | 'StorageError'
   | 'QuotaExceededError'
-  | 'StoreClosedError';
+  | 'StoreClosedError'
+  | 'SyncError';
 
 // Symbol.for: one registry per realm, shared by every copy of this package.
 const BRAND = Symbol.for('annals.AnnalsError');
@@ -108,6 +110,25 @@ export class StoreClosedError extends AnnalsError {
   }
 }
 
+/** What went wrong talking to the sync server. */
+export type SyncErrorCode = 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol';
+
+/**
+ * Syncing failed: `unauthorized` (401/403), `too_large` (413), `network` (unreachable),
+ * `server` (5xx), `protocol` (an answer that is not the protocol). Nothing local was lost;
+ * a live sync retries by itself.
+ */
+export class SyncError extends AnnalsError {
+  override readonly name = 'SyncError' as const;
+  constructor(
+    message: string,
+    /** Which failure. */
+    readonly code: SyncErrorCode,
+  ) {
+    super(message, ErrorCode.Sync);
+  }
+}
+
 // ---- type guards -------------------------------------------------------------------------
 
 /** Whether `e` is an error reported by annals (any copy of the package). */
@@ -142,4 +163,7 @@ export function isQuotaExceededError(e: unknown): e is QuotaExceededError {
 }
 export function isStoreClosedError(e: unknown): e is StoreClosedError {
   return hasName(e, 'StoreClosedError');
+}
+export function isSyncError(e: unknown): e is SyncError {
+  return hasName(e, 'SyncError');
 }

@@ -24,6 +24,33 @@ export interface RawStore {
   snapshotSave(stream: unknown, snapshot: unknown): Promise<void>;
   snapshotLoad(stream: unknown): Promise<{ version: number; state: unknown } | undefined>;
   close(): Promise<void>;
+  /** Throws synchronously (`InvalidArgumentError` on `sync` when the store already syncs). */
+  sync(transport: unknown, options: { live?: unknown }): RawSync;
+  /** Throws synchronously on a closed store. */
+  conflicts(): RawConflicts;
+  resolve(key: number, action: unknown): Promise<void>;
+}
+
+export interface RawSync {
+  flush(): Promise<void>;
+  /** `error` is a raw error, translated by the caller. */
+  readonly state: { pending: number; serverPosition: number; connected: boolean; error?: unknown };
+  close(): void;
+}
+
+export interface RawConflict {
+  key: number;
+  stream: string;
+  expected: 'any' | 'no_stream' | 'stream_exists' | number;
+  actual: number | null;
+  reason: 'wrong_expected_version' | 'duplicate_event_id' | 'too_large';
+  events: RecordedEvent[];
+}
+
+export interface RawConflicts {
+  /** `undefined`: closed. */
+  next(): Promise<RawConflict | undefined>;
+  close(): void;
 }
 
 export interface RawReader {

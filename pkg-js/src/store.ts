@@ -4,6 +4,7 @@ import { InvalidArgumentError } from './errors.js';
 import { PagedIterable } from './iterable.js';
 import type { RawModule, RawStore } from './raw.js';
 import { SubscriptionIterator } from './subscription.js';
+import { SyncHandle } from './sync.js';
 import { fromRaw } from './translate.js';
 import type {
   AppendOptions,
@@ -20,6 +21,8 @@ import type {
   Snapshots,
   SubscribeOptions,
   Subscription,
+  Sync,
+  SyncOptions,
 } from './types.js';
 
 /** Runs a wasm call, rejecting with the typed error (synchronous throws included). */
@@ -43,6 +46,7 @@ function isAbortSignal(s: unknown): s is AbortSignal {
 
 class Store implements EventStore {
   readonly #raw: RawStore;
+  readonly #syncs = new Set<SyncHandle>();
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
 
@@ -110,7 +114,14 @@ class Store implements EventStore {
     return new SubscriptionIterator(sub, signal);
   }
 
-  close(): Promise<void> {
+  sync(options: SyncOptions): Sync {
+    const handle: SyncHandle = new SyncHandle(this.#raw, options, () => this.#syncs.delete(handle));
+    this.#syncs.add(handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#syncs].map((s) => s.close()));
     return call(() => this.#raw.close());
   }
 }

@@ -8,6 +8,8 @@ import {
   QuotaExceededError,
   StorageError,
   StoreClosedError,
+  SyncError,
+  type SyncErrorCode,
   WrongExpectedVersionError,
 } from './errors.js';
 import type { ExpectedVersion } from './types.js';
@@ -21,6 +23,7 @@ interface RawError {
   id?: unknown;
   field?: unknown;
   cause?: unknown;
+  code?: unknown;
 }
 
 /**
@@ -57,6 +60,9 @@ export function fromRaw(raw: unknown): unknown {
       break;
     case 'StoreClosedError':
       e = new StoreClosedError(message || undefined);
+      break;
+    case 'SyncError':
+      e = new SyncError(message, r.code as SyncErrorCode);
       break;
     default:
       return raw;

@@ -74,11 +74,8 @@ pub fn expected_version(options: &JsValue) -> Result<ExpectedVersion, Error> {
     if js.is_undefined() {
         return Ok(ExpectedVersion::Any);
     }
-    match js.as_string().as_deref() {
-        Some("any") => Ok(ExpectedVersion::Any),
-        Some("no_stream") => Ok(ExpectedVersion::NoStream),
-        Some("stream_exists") => Ok(ExpectedVersion::StreamExists),
-        Some(_) => Err(Error::invalid(
+    match js.as_string() {
+        Some(name) => ExpectedVersion::from_name(&name).ok_or_else(|| Error::invalid(
             "expectedVersion",
             "must be 'any', 'no_stream', 'stream_exists' or a non-negative integer",
         )),
@@ -256,17 +253,23 @@ pub fn error_to_js(error: Error) -> JsValue {
             actual,
         } => {
             set(object, "stream", &JsValue::from_str(stream));
-            let expected = match expected {
-                ExpectedVersion::Exact(n) => JsValue::from_f64(*n as f64),
-                other => JsValue::from_str(&other.to_string()),
-            };
-            set(object, "expected", &expected);
+            set(object, "expected", &expected_to_js(*expected));
             set(object, "actual", &JsValue::from_f64(*actual as f64));
         }
         Error::DuplicateEventId { id } => set(object, "id", &JsValue::from_str(id)),
         Error::InvalidArgument { field, .. } => set(object, "field", &JsValue::from_str(field)),
         Error::Storage(e) => set(object, "cause", &JsValue::from_str(&e.cause)),
+        Error::Sync(e) => set(object, "code", &JsValue::from_str(e.code.as_str())),
         _ => {}
     }
     js.into()
+}
+
+/// An expected version as JavaScript spells it: a number, or `'any'`, `'no_stream'`,
+/// `'stream_exists'`.
+pub fn expected_to_js(expected: ExpectedVersion) -> JsValue {
+    match expected {
+        ExpectedVersion::Exact(n) => JsValue::from_f64(n as f64),
+        named => JsValue::from_str(named.name().unwrap_or_default()),
+    }
 }

@@ -4,6 +4,7 @@
 
 mod backend;
 mod convert;
+mod sync;
 
 use alloc::rc::Rc;
 use core::cell::RefCell;
@@ -205,6 +206,29 @@ impl WasmStore {
     /// Closes the store; subscriptions end and later calls reject with `StoreClosedError`.
     pub async fn close(&self) {
         self.store.close();
+    }
+
+    /// Starts syncing over `transport` (made by the TypeScript layer): `{ live }`.
+    pub fn sync(&self, transport: JsValue, options: JsValue) -> JsResult<sync::WasmSync> {
+        let make = || {
+            let options = convert::options(&options)?;
+            let live = match crate::js::read(&options, "live").map_err(|reason| Error::invalid("live", reason))? {
+                v if v.is_undefined() => true,
+                v => v.as_bool().ok_or_else(|| Error::invalid("live", "must be a boolean"))?,
+            };
+            sync::start(self.store.clone(), transport, live)
+        };
+        make().map_err(js_err)
+    }
+
+    /// The store's conflicts, each once, then as they are recorded.
+    pub fn conflicts(&self) -> JsResult<sync::WasmConflicts> {
+        sync::conflicts(self.store.clone()).map_err(js_err)
+    }
+
+    /// Resolves conflict `key`: `'rebase'` or `'discard'`.
+    pub async fn resolve(&self, key: JsValue, action: JsValue) -> JsResult<()> {
+        sync::resolve(self.store.clone(), key, action).await.map_err(js_err)
     }
 }
 

@@ -91,8 +91,13 @@ pub struct SyncEngine<B: SyncBackend, T: Transport<Payload = B::Payload>> {
 impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     /// An engine for `store` over `transport`; nothing happens until [`run`](Self::run) or
     /// [`flush`](Self::flush).
+    /// A store syncs through one engine at a time: a second one while the first is open is an
+    /// `InvalidArgument` on `sync`.
     pub fn new(store: Rc<Store<B>>, transport: T, options: SyncOptions) -> Result<Self, Error> {
         store.ensure_open()?;
+        if store.syncing.replace(true) {
+            return Err(Error::invalid("sync", "this store already syncs: close that sync first"));
+        }
         Ok(SyncEngine {
             store,
             transport,
@@ -130,6 +135,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     /// `StoreClosed`. Dropping the transport's pending futures is what stops its requests.
     pub fn close(&self) {
         if !self.closed.replace(true) {
+            self.store.syncing.set(false);
             self.wake.wake_all();
             self.round_done.wake_all();
         }
@@ -375,6 +381,13 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 ))));
             }
         }
+    }
+}
+
+impl<B: SyncBackend, T: Transport<Payload = B::Payload>> Drop for SyncEngine<B, T> {
+    /// A dropped engine lets the store sync again.
+    fn drop(&mut self) {
+        self.close();
     }
 }
 

@@ -9,7 +9,7 @@ mod engine;
 mod protocol;
 mod pull;
 
-pub use backend::{OutboxEntry, SyncBackend};
+pub use backend::{LegacyOutbox, OutboxEntry, SyncBackend};
 pub use conflict::{conflicting_entries, rebase_request, Conflict, ConflictFeed, Resolution};
 pub use engine::{SyncEngine, SyncOptions, SyncStatus, Transport};
 pub use protocol::{
