@@ -418,7 +418,10 @@ extern "C" {
 
 /// One fixture per schema version, each a database written by that version
 /// (tests/fixtures/make-schema-fixture.mjs). Add the new one here when SCHEMA_VERSION moves.
-const SCHEMA_FIXTURES: [(u32, &str); 1] = [(1, include_str!("fixtures/schema-v1.json"))];
+const SCHEMA_FIXTURES: [(u32, &str); 2] = [
+    (1, include_str!("fixtures/schema-v1.json")),
+    (2, include_str!("fixtures/schema-v2.json")),
+];
 
 fn fixture_records(fixture: &JsValue, store: &str) -> Vec<JsValue> {
     let stores: Array = Reflect::get(fixture, &"stores".into()).expect("stores").unchecked_into();
