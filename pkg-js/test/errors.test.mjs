@@ -10,9 +10,9 @@ import { fromRaw } from '../dist/translate.js';
 
 const {
   AnnalsError, WrongExpectedVersionError, DuplicateEventIdError, InvalidArgumentError,
-  StorageError, QuotaExceededError, StoreClosedError, ErrorCode,
+  StorageError, QuotaExceededError, StoreClosedError, SyncError, ErrorCode,
   isAnnalsError, isWrongExpectedVersionError, isDuplicateEventIdError, isInvalidArgumentError,
-  isStorageError, isQuotaExceededError, isStoreClosedError,
+  isStorageError, isQuotaExceededError, isStoreClosedError, isSyncError,
 } = annals;
 
 const guards = {
@@ -22,6 +22,7 @@ const guards = {
   StorageError: isStorageError,
   QuotaExceededError: isQuotaExceededError,
   StoreClosedError: isStoreClosedError,
+  SyncError: isSyncError,
 };
 
 /** A raw error as the wasm module throws it: a plain Error with a name and own fields. */
@@ -39,6 +40,7 @@ const samples = () => [
   [raw('StorageError', 'storage failed: boom', { cause: 'boom' }), StorageError, { cause: 'boom' }, 500],
   [raw('QuotaExceededError', 'full', { cause: new Error('QuotaExceededError') }), QuotaExceededError, {}, 507],
   [raw('StoreClosedError', 'the store is closed'), StoreClosedError, {}, 410],
+  [raw('SyncError', 'sync failed (unauthorized): no token', { code: 'unauthorized' }), SyncError, { code: 'unauthorized' }, 502],
 ];
 
 describe('fromRaw: raw wasm errors become typed ones by name', () => {
@@ -91,7 +93,7 @@ describe('classes', () => {
   test('error codes are stable numbers', () => {
     assert.deepEqual(
       { ...ErrorCode },
-      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, QuotaExceeded: 507 },
+      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, QuotaExceeded: 507, Sync: 502 },
     );
   });
 
