@@ -81,16 +81,19 @@ async fn exchange(request: Promise) -> Result<JsValue, SyncError> {
     }
     let message = get(&body, "message").as_string().unwrap_or_else(|| format!("HTTP {status}"));
     let mut error = SyncError::new(SyncErrorCode::from_status(status), message);
-    let limits = get(&body, "limits");
-    if limits.is_object() {
-        let field = |name| get(&limits, name).as_f64().and_then(safe_integer).map(|n| n as usize);
-        if let (Some(max_body_bytes), Some(max_appends), Some(max_events)) =
-            (field("maxBodyBytes"), field("maxAppends"), field("maxEvents"))
-        {
-            error.limits = Some(Limits { max_body_bytes, max_appends, max_events });
-        }
-    }
+    error.limits = limits_from_js(&body);
     Err(error)
+}
+
+/// The `limits` an answer carries, when it carries them whole.
+fn limits_from_js(body: &JsValue) -> Option<Limits> {
+    let limits = get(body, "limits");
+    let field = |name| get(&limits, name).as_f64().and_then(safe_integer).map(|n| n as usize);
+    Some(Limits {
+        max_body_bytes: field("maxBodyBytes")?,
+        max_appends: field("maxAppends")?,
+        max_events: field("maxEvents")?,
+    })
 }
 
 /// A pending append as the push body holds it.
@@ -158,7 +161,7 @@ impl Transport for JsTransport {
             .iter()
             .map(|o| outcome_from_js(&o))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PushReply { outcomes, head: count(&get(&reply, "head"), "head")? })
+        Ok(PushReply { outcomes, head: count(&get(&reply, "head"), "head")?, limits: limits_from_js(&reply) })
     }
 
     async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<JsValue>, SyncError> {
@@ -174,7 +177,7 @@ impl Transport for JsTransport {
                 Ok(event)
             })
             .collect::<Result<Vec<_>, SyncError>>()?;
-        Ok(PullReply { events, head: count(&get(&reply, "head"), "head")? })
+        Ok(PullReply { events, head: count(&get(&reply, "head"), "head")?, limits: limits_from_js(&reply) })
     }
 
     async fn notice(&self, known: u64) -> Result<u64, SyncError> {

@@ -28,7 +28,8 @@ macro_rules! sync_suite {
             an_append_too_large_for_any_push_becomes_a_conflict_and_the_rest_syncs,
             a_duplicate_id_with_other_content_is_a_conflict_and_cannot_be_rebased,
             the_same_id_with_the_same_content_from_two_devices_is_one_event,
-            a_conflict_is_recorded_once_and_the_feed_yields_it_once);
+            a_conflict_is_recorded_once_and_the_feed_yields_it_once,
+            pushes_stay_small_until_the_server_says_its_limits);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
         $(
@@ -350,3 +351,29 @@ where
     }
 }
 
+
+pub async fn pushes_stay_small_until_the_server_says_its_limits<B: SyncBackend, F: Future<Output = Rc<Store<B>>>>(open: impl Fn(&'static str) -> F)
+where
+    B::Payload: TestPayload,
+{
+    // A server that never says its limits: every push stays under the probe limits.
+    let quiet = Server::new();
+    let a = open("a").await;
+    for n in 0..250 {
+        append(&a, &format!("s-{}", n % 5), n, ExpectedVersion::Any).await.unwrap();
+    }
+    attach(&a, &quiet, false).flush().await.unwrap();
+    assert_eq!(quiet.head(), 250);
+    assert_eq!(quiet.pushes.get(), 3, "100 + 100 + 50 appends");
+
+    // A server whose replies say 500 appends: the first push is a probe, the rest follows whole.
+    let said = Server::new();
+    said.limits.set(Some(Limits { max_body_bytes: 8 << 20, max_appends: 500, max_events: 10_000 }));
+    let b = open("b").await;
+    for n in 0..250 {
+        append(&b, &format!("s-{}", n % 5), n, ExpectedVersion::Any).await.unwrap();
+    }
+    attach(&b, &said, false).flush().await.unwrap();
+    assert_eq!(said.head(), 250);
+    assert_eq!(said.pushes.get(), 2, "100, then 150");
+}

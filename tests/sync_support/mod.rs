@@ -71,6 +71,8 @@ pub struct Server {
     pub heads: Notifier,
     pub pushes: Cell<u64>,
     pub pulls: Cell<u64>,
+    /// What its replies say of its limits (it enforces none itself).
+    pub limits: Cell<Option<Limits>>,
 }
 
 impl Server {
@@ -121,7 +123,7 @@ impl Server {
         let head = state.head();
         drop(state);
         self.heads.advance(head);
-        PushReply { outcomes, head }
+        PushReply { outcomes, head, limits: self.limits.get() }
     }
 
     /// The events after `after`, at most `limit` unless the append at the boundary is longer.
@@ -138,7 +140,7 @@ impl Server {
             .iter()
             .map(|e| RecordedEvent { position: 0, ..e.clone() }.map_payload(|v| P::from_value(&v)))
             .collect();
-        PullReply { events, head }
+        PullReply { events, head, limits: self.limits.get() }
     }
 
     pub fn head(&self) -> u64 {
