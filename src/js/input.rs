@@ -122,10 +122,11 @@ fn opt_strings(options: &JsValue, field: &str, what: &str) -> Result<Option<Vec<
         .map(Some)
 }
 
-/// `types` and `streamPrefix`.
+/// `types`, `streams` and `streamPrefix`.
 pub fn filter(options: &JsValue) -> Result<Filter, Error> {
     Ok(Filter {
         types: opt_strings(options, "types", "event types")?,
+        streams: opt_strings(options, "streams", "stream names")?,
         stream_prefix: opt_string(options, "streamPrefix")?,
     })
 }
