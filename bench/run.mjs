@@ -233,7 +233,10 @@ async function main() {
   const { terminal, markdown } = report({ env, node, runs });
   console.log(terminal);
   if (OUT) {
-    fs.writeFileSync(OUT, markdown);
+    // The sync section (bench/sync.mjs) is another run's: kept as it is.
+    const old = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8') : '';
+    const sync = old.match(/<!-- sync benchmarks: begin[\s\S]*<!-- sync benchmarks: end -->/)?.[0];
+    fs.writeFileSync(OUT, sync ? `${markdown.trimEnd()}\n\n${sync}\n` : markdown);
     log(`wrote ${path.relative(process.cwd(), OUT)}`);
   }
   for (const r of runs) if (r.problems.length) log(`${r.label}: page problems:\n  ${r.problems.join('\n  ')}`);

@@ -50,9 +50,11 @@ export function resolveInside(root, urlPath) {
 /**
  * Start the server. `port` 0 picks a free port.
  * `mounts` maps URL prefixes ('/e2e/') to extra directories; everything else is DEMO_DIR.
+ * `config` (`{ url, token }` of an annals server) is served as /config.json: the demo syncs
+ * with that server; without it /config.json is `{}` and the demo stays in the browser.
  * Resolves to { url, port, close() }.
  */
-export function start(port = 8080, { host = '127.0.0.1', root = DEMO_DIR, mounts = {}, log = false } = {}) {
+export function start(port = 8080, { host = '127.0.0.1', root = DEMO_DIR, mounts = {}, log = false, config } = {}) {
   const roots = Object.entries(mounts)
     .map(([prefix, dir]) => [prefix.endsWith('/') ? prefix : prefix + '/', path.resolve(dir)])
     .sort((a, b) => b[0].length - a[0].length);
@@ -67,6 +69,9 @@ export function start(port = 8080, { host = '127.0.0.1', root = DEMO_DIR, mounts
       pathname = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
     } catch {
       return send(res, 400, 'Bad Request\n');
+    }
+    if (pathname === '/config.json') {
+      return send(res, 200, JSON.stringify(config ?? {}), { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
     }
     const [prefix, dir] = roots.find(([p]) => pathname.startsWith(p) || pathname + '/' === p);
     let file = resolveInside(dir, pathname.slice(prefix.length));
@@ -132,8 +137,10 @@ if (isMain) {
   if (!fs.existsSync(path.join(DEMO_DIR, 'node_modules/annals/dist/browser.js'))) {
     console.warn('serve.mjs: demo/node_modules/annals is missing: run `bash demo/install.sh` first.');
   }
-  const { url, close } = await start(port, { log: true });
-  console.log(`annals shopping-list demo: ${url}  (Ctrl-C to stop)`);
+  const { SYNC_URL, SYNC_TOKEN } = process.env;
+  const config = SYNC_URL && SYNC_TOKEN ? { url: SYNC_URL, token: SYNC_TOKEN } : undefined;
+  const { url, close } = await start(port, { log: true, config });
+  console.log(`annals shopping-list demo: ${url}  (Ctrl-C to stop)${config ? `, syncing with ${config.url}` : ''}`);
   // Ctrl-C or SIGTERM: close the server, then end the process with success.
   const stop = () => close().then(() => process.exit(0));
   process.on('SIGINT', stop);

@@ -4,10 +4,13 @@
 #![cfg(target_arch = "wasm32")]
 
 mod conformance;
+mod sync_suite;
+mod sync_support;
 
 use std::rc::Rc;
 
 use annals::core::*;
+use annals::core::sync::SyncBackend;
 use annals::idb::IdbBackend;
 use js_sys::{Array, Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
@@ -19,6 +22,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 conformance::suite!(|name: &'static str| async move {
     let backend = IdbBackend::open(&unique(name)).await.expect("open IndexedDB");
+    Store::open(backend, StoreConfig::default()).await.expect("open store")
+});
+
+sync_suite::suite!(|case: &'static str, device: &'static str| async move {
+    let backend = IdbBackend::open(&unique(&format!("{case}-{device}"))).await.expect("open IndexedDB");
     Store::open(backend, StoreConfig::default()).await.expect("open store")
 });
 
@@ -236,9 +244,12 @@ async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_wor
         ])
         .await;
     match failed {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, exception }) => {
             assert!(cause.starts_with("ConstraintError: "), "the DOMException is the cause: {cause}");
             assert!(cause.ends_with("(add event)"), "the failed operation is named: {cause}");
+            let exception = exception.expect("the DOMException is kept");
+            let exception: &web_sys::DomException = exception.dyn_ref().expect("a DOMException");
+            assert_eq!(exception.name(), "ConstraintError");
         }
         other => panic!("expected a ConstraintError, got {other:?}"),
     }
@@ -305,7 +316,7 @@ async fn idb_a_database_of_a_later_schema_is_refused() {
     let later = raw_open(&database, Some(annals::idb::SCHEMA_VERSION + 1)).await;
     later.close();
     match IdbBackend::open(&name).await {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, .. }) => {
             assert!(cause.starts_with("VersionError: "), "{cause}")
         }
         Ok(_) => panic!("opened a database of schema {}", annals::idb::SCHEMA_VERSION + 1),
@@ -317,12 +328,12 @@ async fn idb_a_database_of_a_later_schema_is_refused() {
 async fn idb_the_schema_has_its_stores_and_unique_indexes() {
     let backend = IdbBackend::open(&unique("layout")).await.expect("open");
     let raw_db = raw_open(backend.database_name(), None).await;
-    assert_eq!(Reflect::get(&raw_db, &"version".into()).expect("version"), JsValue::from(1));
+    assert_eq!(Reflect::get(&raw_db, &"version".into()).expect("version"), JsValue::from(2));
     let names: Vec<String> = Array::from(&Reflect::get(&raw_db, &"objectStoreNames".into()).expect("names"))
         .iter()
         .filter_map(|n| n.as_string())
         .collect();
-    assert_eq!(names, vec!["checkpoints", "events", "meta", "snapshots", "streams"]);
+    assert_eq!(names, vec!["checkpoints", "conflicts", "events", "meta", "outbox", "snapshots", "streams"]);
     let tx = raw_db.transaction_with_str("events").expect("tx");
     let events = tx.object_store("events").expect("events");
     for (index, key_path) in [("id", JsValue::from("id")), ("stream_version", Array::of2(&"stream".into(), &"version".into()).into())] {
@@ -334,18 +345,23 @@ async fn idb_the_schema_has_its_stores_and_unique_indexes() {
 }
 
 #[wasm_bindgen_test]
-async fn idb_events_carry_unconfirmed_sync_state() {
+async fn idb_an_append_is_pending_in_its_own_transaction() {
     let backend = IdbBackend::open(&unique("sync")).await.expect("open");
-    backend.append(&[request("A-1", vec![event(1)], ExpectedVersion::Any)]).await.expect("append");
+    backend.append(&[request("A-1", vec![event(1), event(2)], ExpectedVersion::Exact(0))]).await.expect("append");
     let raw_db = raw_open(backend.database_name(), None).await;
-    let tx = raw_db.transaction_with_str("events").expect("tx");
+    let tx = raw_db.transaction_with_str_sequence(&Array::of3(&"events".into(), &"outbox".into(), &"meta".into())).expect("tx");
     let record = raw(tx.object_store("events").expect("events").get(&1.into())).await.expect("get");
-    let field = |k: &str| Reflect::get(&record, &k.into()).expect("field");
-    assert_eq!(field("confirmed"), JsValue::FALSE);
-    assert_eq!(field("serverPosition"), JsValue::NULL);
-    assert_eq!(field("recordedAt"), JsValue::from(1.0e12));
-    assert_eq!(field("stream"), JsValue::from("A-1"));
+    let field = |record: &JsValue, k: &str| Reflect::get(record, &k.into()).expect("field");
+    assert_eq!(field(&record, "serverPosition"), JsValue::NULL);
+    assert_eq!(field(&record, "recordedAt"), JsValue::from(1.0e12));
+    assert_eq!(field(&record, "stream"), JsValue::from("A-1"));
+    let entry = raw(tx.object_store("outbox").expect("outbox").get(&1.into())).await.expect("get");
+    assert_eq!(js_sys::JSON::stringify(&entry).ok().and_then(|t| t.as_string()).as_deref(),
+        Some(r#"{"key":1,"stream":"A-1","expected":0,"count":2}"#));
+    let head = raw(tx.object_store("meta").expect("meta").get(&"head".into())).await.expect("get");
+    assert_eq!((field(&head, "position"), field(&head, "pending")), (JsValue::from(2), JsValue::from(2)));
     raw_db.close();
+    assert_eq!(backend.pending_count().await, Ok(2));
 }
 
 #[wasm_bindgen_test]
@@ -405,7 +421,10 @@ extern "C" {
 
 /// One fixture per schema version, each a database written by that version
 /// (tests/fixtures/make-schema-fixture.mjs). Add the new one here when SCHEMA_VERSION moves.
-const SCHEMA_FIXTURES: [(u32, &str); 1] = [(1, include_str!("fixtures/schema-v1.json"))];
+const SCHEMA_FIXTURES: [(u32, &str); 2] = [
+    (1, include_str!("fixtures/schema-v1.json")),
+    (2, include_str!("fixtures/schema-v2.json")),
+];
 
 fn fixture_records(fixture: &JsValue, store: &str) -> Vec<JsValue> {
     let stores: Array = Reflect::get(fixture, &"stores".into()).expect("stores").unchecked_into();
@@ -435,7 +454,9 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
         restore(&format!("{}{name}", annals::idb::NAME_PREFIX), fixture.clone()).await.expect("restore fixture");
         let backend = IdbBackend::open(&name).await.expect("the current code opens it");
 
-        let records = fixture_records(&fixture, "events");
+        let all_records = fixture_records(&fixture, "events");
+        // Tombstones (schema 2: events moved into a conflict) are skipped by reads.
+        let records: Vec<JsValue> = all_records.iter().filter(|r| !field(r, "removed").is_truthy()).cloned().collect();
         let events = everything(&backend).await;
         assert_eq!(events.len(), records.len(), "schema {version}: every event");
         for (event, record) in events.iter().zip(&records) {
@@ -448,9 +469,36 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             assert_eq!(Some(event.recorded_at), field(record, "recordedAt").as_f64(), "{at}");
             assert_eq!(Ok(event.data.clone()), annals::js::value_from_js(&field(record, "data"), "data"), "{at}");
             assert_eq!(Ok(event.metadata.clone()), annals::js::value_from_js(&field(record, "metadata"), "metadata"), "{at}");
+            assert_eq!(event.server_position.map(|p| p as f64), field(record, "serverPosition").as_f64(), "{at}");
         }
         let head = backend.head().await.expect("head");
-        assert_eq!(head, records.len() as u64, "schema {version}: head");
+        assert_eq!(head, all_records.len() as u64, "schema {version}: head");
+        if version >= 2 {
+            // Its sync state: the outbox, the conflicts and the cursor, as written.
+            let outbox = fixture_records(&fixture, "outbox");
+            let pending = backend.pending(0, 1000).await.expect("pending");
+            let keys: Vec<f64> = pending.iter().map(|a| a.key as f64).collect();
+            assert_eq!(keys, outbox.iter().filter_map(|e| field(e, "key").as_f64()).collect::<Vec<_>>());
+            let counted: u64 = pending.iter().map(|a| a.events.len() as u64).sum();
+            assert_eq!(backend.pending_count().await, Ok(counted), "schema {version}: pending count");
+            let conflicts = backend.conflicts().await.expect("conflicts");
+            assert_eq!(conflicts.len(), fixture_records(&fixture, "conflicts").len());
+            assert!(conflicts.iter().all(|c| !c.events.is_empty()));
+            let cursor = fixture_records(&fixture, "meta")
+                .into_iter()
+                .find(|r| field(r, "key").as_string().as_deref() == Some("cursor"))
+                .and_then(|r| field(&r, "position").as_f64());
+            assert_eq!(backend.cursor().await.ok().map(|c| c as f64), cursor, "schema {version}: cursor");
+        }
+        if version == 1 {
+            // Written before sync: every event is pending, grouped into its appends.
+            assert_eq!(backend.pending_count().await, Ok(head), "schema 1: every event pending");
+            let pending = backend.pending(0, 1000).await.expect("pending");
+            let keys: Vec<u64> = pending.iter().flat_map(|a| a.events.iter().map(|e| e.position)).collect();
+            assert_eq!(keys, (1..=head).collect::<Vec<_>>());
+            assert!(pending.iter().all(|a| a.expected == ExpectedVersion::Any));
+            assert!(pending.len() < head as usize, "multi-event appends stay whole: {}", pending.len());
+        }
         for stream in fixture_records(&fixture, "streams") {
             let stream_name = field(&stream, "stream").as_string().expect("stream");
             let version_now = backend.stream_version(&stream_name).await.expect("stream version");

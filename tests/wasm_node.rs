@@ -2,6 +2,8 @@
 #![cfg(target_arch = "wasm32")]
 
 mod conformance;
+mod sync_suite;
+mod sync_support;
 
 use annals::core::{MemoryBackend, Store, StoreConfig};
 
@@ -9,4 +11,8 @@ conformance::suite!(|_name: &'static str| async {
     Store::open(MemoryBackend::new(), StoreConfig::default())
         .await
         .expect("open")
+});
+
+sync_suite::suite!(|_case: &'static str, _device: &'static str| async {
+    Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open")
 });

@@ -2,8 +2,10 @@
 
 import { InvalidArgumentError } from './errors.js';
 import { PagedIterable } from './iterable.js';
-import type { RawModule, RawStore } from './raw.js';
+import type { WasmStore } from './wasm/annals.js';
+import type * as Wasm from './wasm/annals.js';
 import { SubscriptionIterator } from './subscription.js';
+import { SyncHandle } from './sync.js';
 import { fromRaw } from './translate.js';
 import type {
   AppendOptions,
@@ -20,6 +22,8 @@ import type {
   Snapshots,
   SubscribeOptions,
   Subscription,
+  Sync,
+  SyncOptions,
 } from './types.js';
 
 /** Runs a wasm call, rejecting with the typed error (synchronous throws included). */
@@ -42,11 +46,12 @@ function isAbortSignal(s: unknown): s is AbortSignal {
 }
 
 class Store implements EventStore {
-  readonly #raw: RawStore;
+  readonly #raw: WasmStore;
+  readonly #syncs = new Set<SyncHandle>();
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
 
-  constructor(raw: RawStore) {
+  constructor(raw: WasmStore) {
     this.#raw = raw;
     this.checkpoints = Object.freeze({
       get: (name: string) => call(() => raw.checkpointGet(name)),
@@ -110,14 +115,21 @@ class Store implements EventStore {
     return new SubscriptionIterator(sub, signal);
   }
 
-  close(): Promise<void> {
+  sync(options: SyncOptions): Sync {
+    const handle: SyncHandle = new SyncHandle(this.#raw, options, () => this.#syncs.delete(handle));
+    this.#syncs.add(handle);
+    return handle;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#syncs].map((s) => s.close()));
     return call(() => this.#raw.close());
   }
 }
 
 /** Makes `openStore` over a way to get the initialised wasm module. @internal */
 export function makeOpenStore(
-  load: () => RawModule | Promise<RawModule>,
+  load: () => Pick<typeof Wasm, 'openStore'> | Promise<Pick<typeof Wasm, 'openStore'>>,
 ): (options?: OpenStoreOptions) => Promise<EventStore> {
   return async function openStore(options?: OpenStoreOptions): Promise<EventStore> {
     const wasm = await load();

@@ -79,6 +79,8 @@ export interface ReadAllOptions {
   limit?: number;
   /** Only events of these types. */
   types?: string[];
+  /** Only events of these streams, by exact name (`'Order-1'` is not `'Order-10'`). */
+  streams?: string[];
   /** Only events of streams whose name starts with this, e.g. `'Order-'`. */
   streamPrefix?: string;
 }
@@ -90,6 +92,8 @@ export interface SubscribeOptions {
   checkpoint?: string;
   /** Only events of these types. */
   types?: string[];
+  /** Only events of these streams, by exact name (`'Order-1'` is not `'Order-10'`). */
+  streams?: string[];
   /** Only events of streams whose name starts with this. */
   streamPrefix?: string;
   /** Aborting closes the subscription; an already aborted signal yields nothing. */
@@ -132,6 +136,80 @@ export interface Snapshots {
   load<S = unknown>(stream: string): Promise<Snapshot<S> | undefined>;
 }
 
+/** Options of `store.sync()`. */
+export interface SyncOptions {
+  /** The annals server, e.g. `'https://sync.example.com'`. */
+  url: string;
+  /** This device's bearer token; the server maps it to a tenant. */
+  token: string;
+  /**
+   * Default `true`: push at once, pull when the server announces new events, retry failed
+   * rounds with backoff. `false`: nothing happens until `flush()`.
+   */
+  live?: boolean;
+  /** Aborting it closes the sync. */
+  signal?: AbortSignal;
+}
+
+/** Options of `sync.flush()`. */
+export interface FlushOptions {
+  /** Aborting it rejects the flush with the signal's reason (the round itself goes on). */
+  signal?: AbortSignal;
+}
+
+/** A snapshot of a sync's state. */
+export interface SyncState {
+  /** Events appended here and not yet confirmed by the server. */
+  pending: number;
+  /** Every server event up to this server position is in the store. */
+  serverPosition: number;
+  /** The last exchange with the server succeeded. */
+  connected: boolean;
+  /** Why the last round failed, until one succeeds (a `SyncError`, or a storage error). */
+  error?: import('./errors.js').AnnalsError;
+}
+
+/** What to do with a conflict: append its events again after the server's, or drop them. */
+export type ConflictResolution = 'rebase' | 'discard';
+
+/**
+ * Pending appends the server refused: the refused append and every later pending append of
+ * the same stream, moved out of the stream until resolved.
+ */
+export interface Conflict<D = unknown, M extends object = Record<string, unknown>> {
+  readonly stream: string;
+  /** What the refused append expected. */
+  readonly expected: ExpectedVersion;
+  /** The stream's version on the server when it refused (`null` when not known). */
+  readonly actual: number | null;
+  /** Why the server refused it. */
+  readonly reason: 'wrong_expected_version' | 'duplicate_event_id' | 'too_large';
+  /** The events, as they stood here (`serverPosition: null`). */
+  readonly events: RecordedEvent<D, M>[];
+  /**
+   * `'rebase'`: appends the same events (same ids and data) after the stream's events as the
+   * store shows them now, expecting exactly that version. `'discard'`: removes them for good.
+   * Resolving a conflict already resolved (in another tab) does nothing.
+   */
+  resolve(action: ConflictResolution): Promise<void>;
+}
+
+/** A store's sync with an annals server. */
+export interface Sync {
+  /**
+   * Resolves once every event appended before the call is confirmed by the server or surfaced
+   * as a conflict, and every event the server had committed when the call began is in the
+   * store. Rejects with `SyncError` when the server cannot be reached or refuses.
+   */
+  flush(options?: FlushOptions): Promise<void>;
+  /** A snapshot: read it again for news. */
+  readonly state: SyncState;
+  /** The unresolved conflicts, each once, then new ones as they are recorded. */
+  conflicts<D = unknown, M extends object = Record<string, unknown>>(): AsyncIterableIterator<Conflict<D, M>>;
+  /** Stops syncing: no request, connection or timer is left. */
+  close(): Promise<void>;
+}
+
 export interface EventStore {
   append<D = unknown, M extends object = Record<string, unknown>>(
     stream: string,
@@ -153,6 +231,11 @@ export interface EventStore {
   ): Subscription<RecordedEvent<D, M>>;
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
-  /** Ends subscriptions; later calls reject with `StoreClosedError`. */
+  /**
+   * Starts syncing with an annals server. One sync per store at a time (a second call before
+   * the first is closed throws `InvalidArgumentError` on `sync`).
+   */
+  sync(options: SyncOptions): Sync;
+  /** Ends subscriptions and syncs; later calls reject with `StoreClosedError`. */
   close(): Promise<void>;
 }

@@ -24,7 +24,7 @@ mod version;
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
 pub use batch::{decide_batch, BatchState, Chaining, LoadedState, Outcome};
 pub use backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
-pub use error::{Error, StorageError, StorageErrorKind};
+pub use error::{Error, ErrorCode, StorageError, StorageErrorKind};
 pub use event::{
     corrupt, safe_integer, validate_name, AppendResult, EventInput, Payload, RecordedEvent, StoredEvent,
     MAX_NAME_CHARS, MAX_SAFE_INTEGER,
@@ -37,5 +37,5 @@ pub use read::{AllReader, ReadAllOptions, ReadStreamOptions, StreamReader};
 pub use store::{Store, StoreConfig, DEFAULT_MAX_EVENT_BYTES, PAGE_SIZE};
 pub use subscription::{Start, SubscribeOptions, Subscription};
 pub use uuid::Uuid;
-pub use value::{Value, MAX_DEPTH};
+pub use value::{check_depth, Value, MAX_DEPTH};
 pub use version::{check_expected_version, ExpectedVersion};

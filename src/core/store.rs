@@ -64,6 +64,8 @@ pub struct Store<B> {
     pub(crate) conflict_signal: Notifier,
     config: StoreConfig,
     closed: Cell<bool>,
+    /// A sync engine runs over this store.
+    pub(crate) syncing: Cell<bool>,
     group: Group,
 }
 
@@ -84,6 +86,7 @@ impl<B: Backend> Store<B> {
             conflict_signal: Notifier::default(),
             config,
             closed: Cell::new(false),
+            syncing: Cell::new(false),
             group: Group::default(),
         }))
     }

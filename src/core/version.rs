@@ -18,13 +18,31 @@ pub enum ExpectedVersion {
     Exact(u64),
 }
 
+impl ExpectedVersion {
+    /// The name of a named expectation (`any`, `no_stream`, `stream_exists`); `None` for a
+    /// number.
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            ExpectedVersion::Any => Some("any"),
+            ExpectedVersion::NoStream => Some("no_stream"),
+            ExpectedVersion::StreamExists => Some("stream_exists"),
+            ExpectedVersion::Exact(_) => None,
+        }
+    }
+
+    /// The expectation named `name`, if it is one.
+    pub fn from_name(name: &str) -> Option<Self> {
+        [ExpectedVersion::Any, ExpectedVersion::NoStream, ExpectedVersion::StreamExists]
+            .into_iter()
+            .find(|e| e.name() == Some(name))
+    }
+}
+
 impl fmt::Display for ExpectedVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ExpectedVersion::Any => f.write_str("any"),
-            ExpectedVersion::NoStream => f.write_str("no_stream"),
-            ExpectedVersion::StreamExists => f.write_str("stream_exists"),
             ExpectedVersion::Exact(n) => write!(f, "{n}"),
+            named => f.write_str(named.name().unwrap_or_default()),
         }
     }
 }

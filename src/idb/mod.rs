@@ -11,9 +11,10 @@
 //! misreports a transaction after a failed write. Here a failed request aborts its
 //! transaction by IndexedDB's default action and the call returns that request's error.
 
-mod record;
+pub(crate) mod record;
 mod request;
 mod schema;
+mod sync;
 
 use alloc::{string::String, vec::Vec};
 use ::core::cell::RefCell;
@@ -21,16 +22,18 @@ use ::core::cell::RefCell;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{BroadcastChannel, IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode, MessageEvent};
 
+use crate::core::sync::OutboxEntry;
 use crate::core::{
     check_snapshot_version, decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Direction, Error, Filter,
     Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
-    decode_event, decode_event_values, decode_position, decode_snapshot, decode_stream_version, encode_checkpoint,
-    encode_event, encode_head, encode_snapshot, encode_stream, number, stream_key, HEAD_KEY,
+    decode_event, decode_event_values, decode_head, decode_position, decode_snapshot, decode_stream,
+    decode_stream_version, encode_checkpoint, is_tombstone, encode_event, encode_head, encode_outbox, encode_snapshot, encode_stream,
+    number, stream_key, StreamHead, HEAD_KEY,
 };
 use request::{from_js, Completion, Pending, Tripwire};
-use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, SNAPSHOTS, STREAMS};
+use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, OUTBOX, SNAPSHOTS, STREAMS};
 
 pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
 
@@ -80,6 +83,14 @@ impl IdbBackend {
         self.fault.set(Some(n));
     }
 
+    /// Tells the other contexts on this database that `head` is committed.
+    fn announce(&self, head: u64) {
+        if let Some(channel) = &self.channel {
+            // A lost message only delays the others: they re-read IndexedDB.
+            let _ = channel.post_message(&number(head));
+        }
+    }
+
     fn transaction(&self, stores: &[&str], mode: IdbTransactionMode) -> Result<IdbTransaction, StorageError> {
         self.db
             .transaction_with_str_sequence_and_mode(&schema::scope(stores), mode)
@@ -100,11 +111,12 @@ impl IdbBackend {
             trip.made(tx);
             Ok::<_, StorageError>(pending)
         };
-        let (events, streams, meta) = (store(EVENTS)?, store(STREAMS)?, store(META)?);
+        let (events, streams, meta, outbox) = (store(EVENTS)?, store(STREAMS)?, store(META)?, store(OUTBOX)?);
         let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
         // Every read of a request is placed before any is awaited: one round trip, not three.
         let mut start = Some(place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?);
         let mut head = 0;
+        let mut pending = 0;
         let mut wrote = false;
         let mut outcomes = Vec::with_capacity(requests.len());
         // Writes are placed without waiting for them: IndexedDB runs a transaction's requests in
@@ -125,9 +137,9 @@ impl IdbBackend {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 if let Some(start) = start.take() {
-                    head = decode_position(&start.result().await?)?.unwrap_or(0);
+                    (head, pending) = decode_head(&start.result().await?)?;
                 }
-                let version = decode_stream_version(&version.result().await?)?;
+                let version = decode_stream(&version.result().await?)?;
                 let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
                 for pending in found {
                     let record = match pending {
@@ -143,7 +155,7 @@ impl IdbBackend {
                 // After a failed write every request fails: the write's error is the cause.
                 Err(e) => return Err(first_failure(writes, e).await),
             };
-            let recorded = match decide_append(request, version, &existing, head) {
+            let recorded = match decide_append(request, version.version, &existing, head) {
                 Err(refused) => {
                     outcomes.push(Err(refused));
                     continue;
@@ -154,21 +166,27 @@ impl IdbBackend {
                 }
                 Ok(AppendDecision::Write(recorded)) => recorded,
             };
+            let (Some(first), Some(last)) = (recorded.first(), recorded.last()) else { continue };
+            let entry = OutboxEntry {
+                key: first.position,
+                stream: request.stream.clone(),
+                expected: request.expected,
+                count: recorded.len() as u64,
+            };
+            let result = AppendResult { next_expected_version: last.version, position: last.position };
             for event in &recorded {
                 writes.push(place(events.add(&encode_event(event)), "add event")?);
             }
-            let (next_expected_version, position) =
-                recorded.last().map_or((version, head), |e| (e.version, e.position));
-            writes.push(place(
-                streams.put(&encode_stream(&request.stream, next_expected_version, position)),
-                "write stream head",
-            )?);
-            head = position;
-            wrote |= !recorded.is_empty();
-            outcomes.push(Ok(AppendResult { next_expected_version, position }));
+            let stream_head = StreamHead { version: result.next_expected_version, ..version };
+            writes.push(place(streams.put(&encode_stream(&request.stream, stream_head)), "write stream head")?);
+            writes.push(place(outbox.put(&encode_outbox(&entry)), "write outbox")?);
+            head = result.position;
+            pending += entry.count;
+            wrote = true;
+            outcomes.push(Ok(result));
         }
         if wrote {
-            writes.push(place(meta.put(&encode_head(head)), "write head")?);
+            writes.push(place(meta.put(&encode_head(head, pending)), "write head")?);
         }
         // In order: the first failure is the cause; the requests after it fail with AbortError.
         for write in writes {
@@ -177,13 +195,14 @@ impl IdbBackend {
         Ok((outcomes, wrote.then_some(head)))
     }
 
-    async fn read_events(
+    /// The event records in `range` of `index` (the events store itself when `None`).
+    async fn read_records(
         &self,
         tx: &IdbTransaction,
         index: Option<&str>,
         range: &IdbKeyRange,
         count: usize,
-    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
+    ) -> Result<js_sys::Array, StorageError> {
         let events = tx.object_store(EVENTS).map_err(|e| from_js(&e, "objectStore"))?;
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         let request = match index {
@@ -194,7 +213,18 @@ impl IdbBackend {
             None => events.get_all_with_key_and_limit(range, count),
         };
         let records = Pending::new(request, "read events")?.result().await?;
-        let records: js_sys::Array = records.dyn_into().map_err(|v| from_js(&v, "read events: not an array"))?;
+        records.dyn_into().map_err(|v| from_js(&v, "read events: not an array"))
+    }
+
+    /// The events in `range` of `index`, where no tombstone can be.
+    async fn read_events(
+        &self,
+        tx: &IdbTransaction,
+        index: &str,
+        range: &IdbKeyRange,
+        count: usize,
+    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
+        let records = self.read_records(tx, Some(index), range, count).await?;
         records.iter().map(|r| decode_event(&r)).collect()
     }
 
@@ -231,7 +261,7 @@ impl Backend for IdbBackend {
     type Payload = JsValue;
 
     async fn head(&self) -> Result<u64, StorageError> {
-        Ok(decode_position(&self.read(&[META], HEAD_KEY, "read head").await?)?.unwrap_or(0))
+        Ok(decode_head(&self.read(&[META], HEAD_KEY, "read head").await?)?.0)
     }
 
     /// One readwrite transaction over `events`, `streams` and `meta` for all of `requests`.
@@ -241,7 +271,7 @@ impl Backend for IdbBackend {
         &self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
-        let tx = self.transaction(&[EVENTS, STREAMS, META], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[EVENTS, STREAMS, META, OUTBOX], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let trip = Tripwire::new(self.fault.take());
         match self.append_in(&tx, requests, &trip).await {
@@ -260,10 +290,7 @@ impl Backend for IdbBackend {
                     completion.abort();
                 }
                 completion.committed().await?;
-                if let Some(channel) = &self.channel {
-                    // A lost message only delays the others: they re-read IndexedDB.
-                    let _ = channel.post_message(&number(head));
-                }
+                self.announce(head);
                 Ok(outcomes)
             }
         }
@@ -287,7 +314,7 @@ impl Backend for IdbBackend {
         match direction {
             Direction::Forward => {
                 let range = bound(&stream_key(stream, from.max(1) as f64), &stream_key(stream, f64::INFINITY))?;
-                self.read_events(&tx, Some(BY_STREAM_VERSION), &range, limit).await
+                self.read_events(&tx, BY_STREAM_VERSION, &range, limit).await
             }
             Direction::Backward => {
                 // Versions are 1..n with no gap: the last `limit` up to `from` are a key range.
@@ -299,7 +326,7 @@ impl Backend for IdbBackend {
                 }
                 let bottom = top.saturating_sub(limit as u64 - 1).max(1);
                 let range = bound(&stream_key(stream, bottom as f64), &stream_key(stream, top as f64))?;
-                let mut events = self.read_events(&tx, Some(BY_STREAM_VERSION), &range, limit).await?;
+                let mut events = self.read_events(&tx, BY_STREAM_VERSION, &range, limit).await?;
                 events.reverse();
                 Ok(events)
             }
@@ -316,7 +343,7 @@ impl Backend for IdbBackend {
         let tx = self.transaction(&[EVENTS, META], IdbTransactionMode::Readonly)?;
         let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
         let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
-        let head = decode_position(&head)?.unwrap_or(0);
+        let (head, _) = decode_head(&head)?;
         let first = range.after.saturating_add(1);
         let last = range.before.saturating_sub(1).min(head);
         let mut page = Page::default();
@@ -333,19 +360,27 @@ impl Backend for IdbBackend {
             Direction::Forward => (first, last.min(first.saturating_add(span))),
             Direction::Backward => (first.max(last.saturating_sub(span)), last),
         };
-        let mut examined =
-            self.read_events(&tx, None, &bound(&number(low), &number(high))?, limit).await?;
-        if examined.len() as u64 != high - low + 1 {
+        let records = self.read_records(&tx, None, &bound(&number(low), &number(high))?, limit).await?;
+        if records.length() as u64 != high - low + 1 {
             return Err(StorageError::other(alloc::format!(
-                "DataError: positions {low}..={high} should hold {} events, found {}",
+                "DataError: positions {low}..={high} should hold {} records, found {}",
                 high - low + 1,
-                examined.len()
+                records.length()
             )));
+        }
+        let mut examined = Vec::with_capacity(records.length() as usize);
+        for record in records.iter() {
+            match decode_event(&record) {
+                Ok(event) => examined.push(event),
+                // A tombstone: examined, never yielded.
+                Err(_) if is_tombstone(&record) => {}
+                Err(e) => return Err(e),
+            }
         }
         if direction == Direction::Backward {
             examined.reverse();
         }
-        page.last_examined = examined.last().map(|e| e.position);
+        page.last_examined = Some(if direction == Direction::Forward { high } else { low });
         page.exhausted = high - low == last - first;
         page.events = examined.into_iter().filter(|e| filter.matches(e)).collect();
         Ok(page)

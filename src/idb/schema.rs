@@ -5,15 +5,19 @@ use ::core::cell::RefCell;
 
 use js_sys::Array;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
-use web_sys::{IdbDatabase, IdbFactory, IdbIndexParameters, IdbObjectStoreParameters, IdbOpenDbRequest};
+use web_sys::{
+    IdbCursorWithValue, IdbDatabase, IdbFactory, IdbIndexParameters, IdbObjectStoreParameters, IdbOpenDbRequest,
+};
 
+use super::record::{decode_event, encode_head, encode_outbox};
 use super::request::{from_js, Pending};
+use crate::core::sync::LegacyOutbox;
 use crate::core::StorageError;
 use crate::js::get;
 
 /// The schema this code reads and writes. Opening a database of a later schema fails
 /// (`VersionError`) rather than misreading it.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The prefix of every database and channel name, so a store never collides with another
 /// library's database on the same origin.
@@ -33,6 +37,11 @@ pub(crate) const META: &str = "meta";
 pub(crate) const CHECKPOINTS: &str = "checkpoints";
 /// Snapshots by `stream`: `{ stream, version, state }`.
 pub(crate) const SNAPSHOTS: &str = "snapshots";
+/// Pending appends by `key` (the local position of their first event):
+/// `{ key, stream, expected, count }`. Schema 2.
+pub(crate) const OUTBOX: &str = "outbox";
+/// Conflicts by `key`: `{ key, stream, expected, actual, reason, events }`. Schema 2.
+pub(crate) const CONFLICTS: &str = "conflicts";
 
 /// The store names `names` as the sequence a transaction takes.
 pub(crate) fn scope(names: &[&str]) -> JsValue {
@@ -44,17 +53,18 @@ pub(crate) async fn open(name: &str) -> Result<IdbDatabase, StorageError> {
     let factory = factory()?;
     let request = factory.open_with_u32(name, SCHEMA_VERSION).map_err(|e| from_js(&e, "open"))?;
     let failure: Rc<RefCell<Option<StorageError>>> = Rc::default();
+    // A step that reads records (the migration to schema 2) keeps its handler here until the
+    // open ends.
+    let migration: Rc<RefCell<Option<Listener>>> = Rc::default();
     let on_upgrade = {
         let request = request.clone();
         let failure = failure.clone();
+        let migration = migration.clone();
         Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let old = get(&event, "oldVersion").as_f64().unwrap_or(0.0);
-            if let Err(e) = upgrade(&request, old) {
-                *failure.borrow_mut() = Some(e);
-                // Aborting the upgrade makes the open fail with AbortError: nothing half-made stays.
-                if let Some(transaction) = request.transaction() {
-                    let _ = transaction.abort();
-                }
+            match upgrade(&request, old, &failure) {
+                Ok(handler) => *migration.borrow_mut() = handler,
+                Err(e) => fail_upgrade(&request, &failure, e),
             }
         })
     };
@@ -64,9 +74,10 @@ pub(crate) async fn open(name: &str) -> Result<IdbDatabase, StorageError> {
         Ok(future) => future.await,
         Err(e) => Err(e),
     };
-    // The open request has fired its last event: the closure can go.
+    // The open request has fired its last event: the closures can go.
     request.set_onupgradeneeded(None);
     drop(on_upgrade);
+    migration.borrow_mut().take();
     if let Some(e) = failure.borrow_mut().take() {
         return Err(e);
     }
@@ -83,8 +94,25 @@ fn factory() -> Result<IdbFactory, StorageError> {
     factory.dyn_into::<IdbFactory>().map_err(|v| from_js(&v, "open: indexedDB is not an IDBFactory"))
 }
 
-/// Brings a database from schema `old` (0: new) to [`SCHEMA_VERSION`], step by step.
-fn upgrade(request: &IdbOpenDbRequest, old: f64) -> Result<(), StorageError> {
+type Listener = Closure<dyn FnMut(JsValue)>;
+
+/// Records why the upgrade failed and aborts it: the open fails with AbortError and nothing
+/// half-made stays.
+fn fail_upgrade(request: &IdbOpenDbRequest, failure: &RefCell<Option<StorageError>>, error: StorageError) {
+    failure.borrow_mut().get_or_insert(error);
+    if let Some(transaction) = request.transaction() {
+        let _ = transaction.abort();
+    }
+}
+
+/// Brings a database from schema `old` (0: new) to [`SCHEMA_VERSION`], step by step, inside
+/// the `versionchange` transaction. A step that must read records returns the handler that
+/// carries it on, to be kept until the open ends.
+fn upgrade(
+    request: &IdbOpenDbRequest,
+    old: f64,
+    failure: &Rc<RefCell<Option<StorageError>>>,
+) -> Result<Option<Listener>, StorageError> {
     let db: IdbDatabase = request
         .result()
         .and_then(|r| r.dyn_into::<IdbDatabase>())
@@ -92,15 +120,76 @@ fn upgrade(request: &IdbOpenDbRequest, old: f64) -> Result<(), StorageError> {
     if old < 1.0 {
         create_schema_1(&db).map_err(|e| from_js(&e, "upgrade to schema 1"))?;
     }
+    let mut handler = None;
+    if old < 2.0 {
+        create_schema_2(&db).map_err(|e| from_js(&e, "upgrade to schema 2"))?;
+        if old >= 1.0 {
+            handler = Some(pending_from_schema_1(request, failure).map_err(|e| from_js(&e, "upgrade to schema 2"))?);
+        }
+    }
+    Ok(handler)
+}
+
+fn keyed(key: &str) -> IdbObjectStoreParameters {
+    let parameters = IdbObjectStoreParameters::new();
+    parameters.set_key_path(&JsValue::from_str(key));
+    parameters
+}
+
+/// Schema 2: sync. The outbox of pending appends and the conflicts; events gain tombstones
+/// and a `serverPosition`, streams a `confirmed` count, `meta` a pending count on the head
+/// record and the sync cursor (`docs/design.md`).
+fn create_schema_2(db: &IdbDatabase) -> Result<(), JsValue> {
+    db.create_object_store_with_optional_parameters(OUTBOX, &keyed("key"))?;
+    db.create_object_store_with_optional_parameters(CONFLICTS, &keyed("key"))?;
     Ok(())
 }
 
-fn create_schema_1(db: &IdbDatabase) -> Result<(), JsValue> {
-    let keyed = |key: &str| {
-        let parameters = IdbObjectStoreParameters::new();
-        parameters.set_key_path(&JsValue::from_str(key));
-        parameters
+/// Every event of a schema 1 database was appended on this device and never pushed: each
+/// becomes pending, grouped into appends by [`LegacyOutbox`]. Reads the events with a cursor
+/// (bounded memory), then writes the outbox and the pending count on the head record.
+fn pending_from_schema_1(
+    request: &IdbOpenDbRequest,
+    failure: &Rc<RefCell<Option<StorageError>>>,
+) -> Result<Listener, JsValue> {
+    let transaction = request.transaction().ok_or_else(|| JsValue::from_str("no upgrade transaction"))?;
+    let events = transaction.object_store(EVENTS)?;
+    let cursor_request = events.open_cursor()?;
+    let mut outbox = LegacyOutbox::default();
+    let failure = failure.clone();
+    let open = request.clone();
+    let reading = cursor_request.clone();
+    let step = move |_: JsValue| -> Result<(), StorageError> {
+        let cursor = reading.result().map_err(|e| from_js(&e, "upgrade to schema 2"))?;
+        if cursor.is_null() || cursor.is_undefined() {
+            let outbox_store = transaction.object_store(OUTBOX).map_err(|e| from_js(&e, "objectStore"))?;
+            let meta = transaction.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
+            let (head, pending) = (outbox.last_position(), outbox.events());
+            for entry in core::mem::take(&mut outbox).into_entries() {
+                outbox_store.put(&encode_outbox(&entry)).map_err(|e| from_js(&e, "write outbox"))?;
+            }
+            if head > 0 {
+                meta.put(&encode_head(head, pending)).map_err(|e| from_js(&e, "write head"))?;
+            }
+            return Ok(());
+        }
+        let cursor: IdbCursorWithValue = cursor.unchecked_into();
+        let record = cursor.value().map_err(|e| from_js(&e, "upgrade to schema 2"))?;
+        let event = decode_event(&record)?;
+        outbox.add(event.position, &event.stream, event.recorded_at);
+        cursor.continue_().map_err(|e| from_js(&e, "upgrade to schema 2"))
     };
+    let mut step = step;
+    let handler = Listener::new(move |event: JsValue| {
+        if let Err(e) = step(event) {
+            fail_upgrade(&open, &failure, e);
+        }
+    });
+    cursor_request.set_onsuccess(Some(handler.as_ref().unchecked_ref()));
+    Ok(handler)
+}
+
+fn create_schema_1(db: &IdbDatabase) -> Result<(), JsValue> {
     let unique = IdbIndexParameters::new();
     unique.set_unique(true);
 

@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use wasm_bindgen::JsValue;
 
+use crate::core::sync::{Conflict, PendingAppend, Refusal, SyncBackend};
 use crate::core::{
     AppendRequest, AppendResult, Backend, Direction, Error, Filter, MemoryBackend, Notifier, Page,
     PositionRange, RecordedEvent, Snapshot, StorageError,
@@ -94,5 +95,59 @@ impl Backend for AnyBackend {
     }
     fn close(&self) {
         dispatch!(self, b => b.close())
+    }
+}
+
+/// Sync through either backend; the memory backend's payloads converted at the boundary.
+impl SyncBackend for AnyBackend {
+    async fn cursor(&self) -> Result<u64, StorageError> {
+        dispatch!(self, b => b.cursor().await)
+    }
+    async fn pending_count(&self) -> Result<u64, StorageError> {
+        dispatch!(self, b => b.pending_count().await)
+    }
+    async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsValue>>, StorageError> {
+        match self {
+            AnyBackend::Memory(b) => Ok(b
+                .pending(after, limit)
+                .await?
+                .into_iter()
+                .map(|a| PendingAppend { events: to_js(a.events), key: a.key, stream: a.stream, expected: a.expected })
+                .collect()),
+            AnyBackend::IndexedDb(b) => b.pending(after, limit).await,
+        }
+    }
+    async fn apply_pull(&self, page: Vec<RecordedEvent<JsValue>>) -> Result<Option<u64>, Error> {
+        match self {
+            AnyBackend::Memory(b) => {
+                let page = page.iter().map(RecordedEvent::to_values).collect::<Result<Vec<_>, _>>()?;
+                b.apply_pull(page).await
+            }
+            AnyBackend::IndexedDb(b) => b.apply_pull(page).await,
+        }
+    }
+    async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<bool, StorageError> {
+        dispatch!(self, b => b.record_conflict(key, refusal).await)
+    }
+    async fn conflicts(&self) -> Result<Vec<Conflict<JsValue>>, StorageError> {
+        match self {
+            AnyBackend::Memory(b) => Ok(b
+                .conflicts()
+                .await?
+                .into_iter()
+                .map(|c| Conflict {
+                    events: to_js(c.events),
+                    key: c.key,
+                    stream: c.stream,
+                    expected: c.expected,
+                    actual: c.actual,
+                    reason: c.reason,
+                })
+                .collect()),
+            AnyBackend::IndexedDb(b) => b.conflicts().await,
+        }
+    }
+    async fn resolve(&self, key: u64, rebase: bool, recorded_at: f64) -> Result<Option<AppendResult>, Error> {
+        dispatch!(self, b => b.resolve(key, rebase, recorded_at).await)
     }
 }

@@ -1,7 +1,9 @@
-//! A sync server in memory for native tests: it decides pushes with the core's own
-//! `decide_batch` (as annals-server does over PostgreSQL), pages pulls by whole appends, and
-//! announces heads. Devices reach it through a [`Link`] that can be taken offline, lose push
-//! answers after the server committed, and records the backoff it was asked to wait.
+//! A sync server in memory for tests: it decides pushes with the core's own `decide_batch` (as
+//! annals-server does over PostgreSQL), pages pulls by whole appends, and announces heads.
+//! Devices reach it through a [`Link`] that can be taken offline, lose push answers after the
+//! server committed, and records the backoff it was asked to wait. Devices may keep payloads
+//! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers. Test
+//! files using it declare `mod conformance;` too (its read helpers).
 #![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
@@ -10,6 +12,25 @@ use std::rc::Rc;
 
 use annals::core::sync::*;
 use annals::core::*;
+
+/// A payload form a test device can store: built from the server's [`Value`]s.
+pub trait TestPayload: Payload {
+    /// The payload holding `value`.
+    fn from_value(value: &Value) -> Self;
+}
+
+impl TestPayload for Value {
+    fn from_value(value: &Value) -> Self {
+        value.clone()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl TestPayload for wasm_bindgen::JsValue {
+    fn from_value(value: &Value) -> Self {
+        annals::js::value_to_js(value)
+    }
+}
 
 /// The server's state for one tenant.
 #[derive(Debug, Default)]
@@ -51,6 +72,8 @@ pub struct Server {
     pub heads: Notifier,
     pub pushes: Cell<u64>,
     pub pulls: Cell<u64>,
+    /// What its replies say of its limits (it enforces none itself).
+    pub limits: Cell<Option<Limits>>,
 }
 
 impl Server {
@@ -60,7 +83,7 @@ impl Server {
 
     /// Decides a push as annals-server does: validated with the core's rules, then one
     /// transaction where a refused append stops the later appends of its stream.
-    pub fn push(&self, appends: &[PendingAppend<Value>]) -> PushReply {
+    pub fn push<P: Payload>(&self, appends: &[PendingAppend<P>]) -> PushReply {
         self.pushes.set(self.pushes.get() + 1);
         let requests: Vec<AppendRequest> = appends
             .iter()
@@ -69,9 +92,8 @@ impl Server {
                     .events
                     .iter()
                     .map(|e| {
-                        EventInput::new(e.event_type.clone(), e.data.clone())
-                            .with_metadata(e.metadata.clone())
-                            .with_id(e.id.to_string())
+                        let e = e.to_values().expect("a pending event's payload");
+                        EventInput::new(e.event_type, e.data).with_metadata(e.metadata).with_id(e.id.to_string())
                     })
                     .collect();
                 AppendRequest::new(&a.stream, events, a.expected, 1 << 20, a.recorded_at(), Uuid::nil)
@@ -102,11 +124,11 @@ impl Server {
         let head = state.head();
         drop(state);
         self.heads.advance(head);
-        PushReply { outcomes, head }
+        PushReply { outcomes, head, limits: self.limits.get() }
     }
 
     /// The events after `after`, at most `limit` unless the append at the boundary is longer.
-    pub fn pull(&self, after: u64, limit: usize) -> PullReply<Value> {
+    pub fn pull<P: TestPayload>(&self, after: u64, limit: usize) -> PullReply<P> {
         self.pulls.set(self.pulls.get() + 1);
         let state = self.state.borrow();
         let head = state.log.len() as u64;
@@ -117,9 +139,9 @@ impl Server {
         }
         let events = state.log[start..end]
             .iter()
-            .map(|e| RecordedEvent { position: 0, ..e.clone() })
+            .map(|e| RecordedEvent { position: 0, ..e.clone() }.map_payload(|v| P::from_value(&v)))
             .collect();
-        PullReply { events, head }
+        PullReply { events, head, limits: self.limits.get() }
     }
 
     pub fn head(&self) -> u64 {
@@ -132,9 +154,9 @@ impl Server {
     }
 }
 
-/// A device's connection to the server.
+/// A device's connection to the server, for devices storing payloads as `P`.
 #[derive(Debug)]
-pub struct Link {
+pub struct Link<P = Value> {
     pub server: Rc<Server>,
     pub online: Cell<bool>,
     /// The next this many pushes commit on the server, then fail as if the answer was lost.
@@ -146,10 +168,11 @@ pub struct Link {
     /// Completes sleeps when advanced (a test's clock).
     pub clock: Notifier,
     pub requests: Cell<u64>,
+    payload: std::marker::PhantomData<P>,
 }
 
-impl Link {
-    pub fn new(server: &Rc<Server>) -> Link {
+impl<P> Link<P> {
+    pub fn new(server: &Rc<Server>) -> Link<P> {
         Link {
             server: server.clone(),
             online: Cell::new(true),
@@ -158,6 +181,7 @@ impl Link {
             sleeps: RefCell::default(),
             clock: Notifier::default(),
             requests: Cell::new(0),
+            payload: std::marker::PhantomData,
         }
     }
 
@@ -171,10 +195,10 @@ impl Link {
     }
 }
 
-impl Transport for Link {
-    type Payload = Value;
+impl<P: TestPayload> Transport for Link<P> {
+    type Payload = P;
 
-    async fn push(&self, appends: &[PendingAppend<Value>]) -> Result<PushReply, SyncError> {
+    async fn push(&self, appends: &[PendingAppend<P>]) -> Result<PushReply, SyncError> {
         self.reach()?;
         if let Some(limits) = self.too_large.borrow_mut().pop_front() {
             return Err(SyncError { limits, ..SyncError::new(SyncErrorCode::TooLarge, "413") });
@@ -187,7 +211,7 @@ impl Transport for Link {
         Ok(reply)
     }
 
-    async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<Value>, SyncError> {
+    async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<P>, SyncError> {
         self.reach()?;
         Ok(self.server.pull(after, limit))
     }
@@ -210,48 +234,44 @@ impl Transport for Link {
         self.clock.changed(seq).await;
     }
 
-    fn encoded_len(&self, append: &PendingAppend<Value>) -> usize {
+    fn encoded_len(&self, append: &PendingAppend<P>) -> usize {
         64 + append
             .events
             .iter()
-            .map(|e| 80 + e.event_type.len() + e.data.json_len() + e.metadata.json_len())
+            .map(|e| {
+                let e = e.to_values().expect("payload");
+                80 + e.event_type.len() + e.data.json_len() + e.metadata.json_len()
+            })
             .sum::<usize>()
     }
 }
 
-/// A device: a memory store and its engine over a link to `server`.
-pub type Device = Rc<SyncEngine<MemoryBackend, Link>>;
+/// A device: a store and its engine over a link to the server.
+pub type Device<B> = Rc<SyncEngine<B, Link<<B as Backend>::Payload>>>;
 
-pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>>, Device) {
+/// `store` syncing with `server`.
+pub fn attach<B: SyncBackend>(store: &Rc<Store<B>>, server: &Rc<Server>, live: bool) -> Device<B>
+where
+    B::Payload: TestPayload,
+{
+    Rc::new(SyncEngine::new(store.clone(), Link::new(server), SyncOptions { live }).expect("engine"))
+}
+
+/// A memory store syncing with `server`.
+pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>>, Device<MemoryBackend>) {
     let store = Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open");
-    let engine = SyncEngine::new(store.clone(), Link::new(server), SyncOptions { live }).expect("engine");
-    (store, Rc::new(engine))
+    let engine = attach(&store, server, live);
+    (store, engine)
 }
 
 /// Every event of `stream` in the store, in version order.
 pub async fn stream<B: Backend>(store: &Rc<Store<B>>, stream: &str) -> Vec<RecordedEvent> {
-    let mut reader = StreamReader::new(store.clone(), stream, ReadStreamOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_stream(store, stream, ReadStreamOptions::default()).await
 }
 
 /// Every event in the store, in local order.
 pub async fn all<B: Backend>(store: &Rc<Store<B>>) -> Vec<RecordedEvent> {
-    let mut reader = AllReader::new(store.clone(), ReadAllOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_all(store, ReadAllOptions::default()).await
 }
 
 /// What convergence compares: ids, versions, types, data, metadata, server positions.

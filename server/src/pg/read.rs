@@ -182,11 +182,15 @@ pub async fn read_all(
              WHERE tenant = $1 AND position BETWEEN $2 AND $3
                AND ($4::text[] IS NULL OR type = ANY($4))
                AND ($5::text IS NULL OR starts_with(stream, $5))
+               AND ($6::text[] IS NULL OR stream = ANY($6))
              ORDER BY position {order}"
         ))
         .await?;
     let rows = client
-        .query(&statement, &[&tenant.0, &big(low), &big(high), &filter.types, &filter.stream_prefix])
+        .query(
+            &statement,
+            &[&tenant.0, &big(low), &big(high), &filter.types, &filter.stream_prefix, &filter.streams],
+        )
         .await?;
     page.events = rows.iter().map(event_from_row).collect::<Result<_, _>>()?;
     Ok(page)

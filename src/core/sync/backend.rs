@@ -25,6 +25,49 @@ pub struct OutboxEntry {
     pub count: u64,
 }
 
+/// The pending appends of a store written before stores kept an outbox (IndexedDB schema 1):
+/// every event was appended on the device and never pushed. Each run of consecutive positions
+/// of one stream with one `recordedAt` (the events of one append share it) becomes one pending
+/// append expecting `any` (no server existed to expect anything of). Fed in position order.
+#[derive(Debug, Default)]
+pub struct LegacyOutbox {
+    entries: Vec<OutboxEntry>,
+    last_recorded_at: f64,
+    events: u64,
+    last_position: u64,
+}
+
+impl LegacyOutbox {
+    /// Adds the event at `position`.
+    pub fn add(&mut self, position: u64, stream: &str, recorded_at: f64) {
+        self.events += 1;
+        self.last_position = position;
+        if let Some(last) = self.entries.last_mut() {
+            if last.stream == stream && last.key + last.count == position && self.last_recorded_at == recorded_at {
+                last.count += 1;
+                return;
+            }
+        }
+        self.last_recorded_at = recorded_at;
+        self.entries.push(OutboxEntry { key: position, stream: stream.into(), expected: ExpectedVersion::Any, count: 1 });
+    }
+
+    /// How many events were added.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    /// The position of the last event added (0: none).
+    pub fn last_position(&self) -> u64 {
+        self.last_position
+    }
+
+    /// The pending appends, in order.
+    pub fn into_entries(self) -> Vec<OutboxEntry> {
+        self.entries
+    }
+}
+
 /// A backend a store can sync: it keeps an outbox of pending appends (every append it
 /// commits adds one), the sync cursor, and conflicts.
 #[allow(async_fn_in_trait)]

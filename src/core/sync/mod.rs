@@ -9,11 +9,11 @@ mod engine;
 mod protocol;
 mod pull;
 
-pub use backend::{OutboxEntry, SyncBackend};
+pub use backend::{LegacyOutbox, OutboxEntry, SyncBackend};
 pub use conflict::{conflicting_entries, rebase_request, Conflict, ConflictFeed, Resolution};
 pub use engine::{SyncEngine, SyncOptions, SyncStatus, Transport};
 pub use protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, PULL_LIMIT,
+    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
 };
 pub use pull::{plan_pull, EventUpdate, PendingEvent, PullPlan, StreamPlan, StreamSync};

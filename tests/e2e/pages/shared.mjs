@@ -22,4 +22,5 @@ export const plainEvent = (e) => ({
   data: e.data,
   metadata: e.metadata,
   recordedAt: e.recordedAt instanceof Date ? e.recordedAt.getTime() : `not a Date: ${e.recordedAt}`,
+  serverPosition: e.serverPosition,
 });

@@ -1,0 +1,81 @@
+// An HTTP proxy in front of annals-server for end-to-end tests: a device's network. It can be
+// taken offline (connections refused while off), and it can lose the answers of pushes the
+// server committed (the request goes through, the response never comes back).
+//
+//   const proxy = await startProxy(serverUrl);
+//   proxy.url            // give this to store.sync({ url })
+//   proxy.online = false // every request fails as if the network were down
+//   proxy.losePushAnswers = 3  // the next 3 pushes reach the server; their answers are lost
+//   proxy.counts         // { push, pull, notices, lostAnswers, refused }
+//   await proxy.stop()
+import http from 'node:http';
+
+export async function startProxy(target) {
+  const upstream = new URL(target);
+  const sockets = new Set();
+  const state = {
+    online: true,
+    losePushAnswers: 0,
+    counts: { push: 0, pull: 0, notices: 0, lostAnswers: 0, refused: 0 },
+  };
+  const server = http.createServer((req, res) => {
+    if (!state.online) {
+      state.counts.refused += 1;
+      req.socket.destroy();
+      return;
+    }
+    const path = req.url ?? '/';
+    const kind = path.startsWith('/v1/push') ? 'push' : path.startsWith('/v1/pull') ? 'pull' : path.startsWith('/v1/notices') ? 'notices' : 'other';
+    if (kind in state.counts) state.counts[kind] += 1;
+    const lose = kind === 'push' && state.losePushAnswers > 0;
+    if (lose) state.losePushAnswers -= 1;
+    const forward = http.request(
+      { host: upstream.hostname, port: upstream.port, path, method: req.method, headers: req.headers },
+      (answer) => {
+        if (lose) {
+          // The server decided and committed; the device never hears of it.
+          answer.resume();
+          answer.on('end', () => {
+            state.counts.lostAnswers += 1;
+            req.socket.destroy();
+          });
+          return;
+        }
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forward.on('error', () => req.socket.destroy());
+    req.pipe(forward);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get counts() {
+      return state.counts;
+    },
+    get online() {
+      return state.online;
+    },
+    /** Going offline also cuts the connections open now (the notice stream among them). */
+    set online(on) {
+      state.online = on;
+      if (!on) for (const socket of sockets) socket.destroy();
+    },
+    get losePushAnswers() {
+      return state.losePushAnswers;
+    },
+    set losePushAnswers(n) {
+      state.losePushAnswers = n;
+    },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
