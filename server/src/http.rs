@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use annals::core::{Chaining, MAX_SAFE_INTEGER};
+use annals::core::MAX_SAFE_INTEGER;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
@@ -19,6 +19,7 @@ use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::auth::{Authed, Tokens};
+use crate::commit::Committer;
 use crate::config::Limits;
 use crate::error::ServerError;
 use crate::notices::Notices;
@@ -40,6 +41,8 @@ pub struct AppInner {
     pub limits: Limits,
     /// Head notices.
     pub notices: Notices,
+    /// Pushes, committed in groups per tenant.
+    pub committer: Committer,
     /// Turns true when the server stops: open notice streams end.
     pub stopping: watch::Receiver<bool>,
 }
@@ -103,9 +106,8 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
     }
     let bytes = read_body(body, &headers, app.limits).await?;
     let requests = decode_push(&bytes, &app.limits).map_err(|e| ServerError::from_decode(e, app.limits))?;
-    let mut client = app.pool.get().await?;
-    let result = pg::append_batch(&mut client, tenant.id, &requests, Chaining::ByStream).await?;
-    drop(client);
+    let requests = Arc::new(requests);
+    let result = app.committer.push(tenant.id, requests.clone()).await.map_err(pg::DbError::Shared)?;
     app.notices.advance(tenant.id, result.head);
     let reply = encode::push_reply(&result, &requests).map_err(ServerError::Internal)?;
     Ok(json(StatusCode::OK, reply))

@@ -3,6 +3,7 @@
 //! protocol and the schema are in `docs/sync.md`.
 
 pub mod auth;
+pub mod commit;
 pub mod config;
 pub mod error;
 pub mod http;

@@ -7,6 +7,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::auth::{Tenant, Tokens};
+use crate::commit::Committer;
 use crate::config::Config;
 use crate::http::{router, App, AppInner};
 use crate::notices::{self, Notices};
@@ -70,7 +71,8 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
     let (stopping_sender, stopping) = watch::channel(false);
     let notices = Notices::default();
     let listener_task = tokio::spawn(notices::listen(config.database_url.clone(), notices.clone(), stopping.clone()));
-    let app = App::new(AppInner { pool, tokens: Tokens::new(grants), limits: config.limits, notices, stopping });
+    let committer = Committer::new(pool.clone());
+    let app = App::new(AppInner { pool, tokens: Tokens::new(grants), limits: config.limits, notices, committer, stopping });
     let routes = router(app, &config.allow_origins);
 
     let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;

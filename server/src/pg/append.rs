@@ -46,6 +46,21 @@ pub async fn append_batch(
     requests: &[AppendRequest],
     chaining: Chaining,
 ) -> Result<BatchResult, DbError> {
+    let mut results = append_batches(client, tenant, &[requests], chaining).await?;
+    Ok(results.remove(0))
+}
+
+/// Decides several batches in one transaction, in order, each against the state the ones
+/// before it left (as if committed one after the other), each with its own `chaining`
+/// (a refusal skips later appends of its stream within its own batch only); commits what they
+/// write. One result per batch; `head` and `versions` are those after the whole transaction.
+/// `Err` means nothing of any batch was written.
+pub async fn append_batches(
+    client: &mut Client,
+    tenant: TenantId,
+    batches: &[&[AppendRequest]],
+    chaining: Chaining,
+) -> Result<Vec<BatchResult>, DbError> {
     let tx = client.transaction().await?;
     let lock = tx.prepare_cached("SELECT head FROM tenants WHERE id = $1 FOR UPDATE").await?;
     let head = match tx.query_opt(&lock, &[&tenant.0]).await? {
@@ -53,15 +68,15 @@ pub async fn append_batch(
         None => return Err(DbError::Corrupt(format!("tenant {} has no head row", tenant.0))),
     };
 
+    let requests = || batches.iter().flat_map(|b| b.iter());
     let mut streams: Vec<&str> = Vec::new();
-    for request in requests {
+    for request in requests() {
         if !streams.contains(&request.stream.as_str()) {
             streams.push(&request.stream);
         }
     }
     // Ids the store generated (UUIDv7) are new by construction: the unique index guards them.
-    let ids: Vec<Uuid> = requests
-        .iter()
+    let ids: Vec<Uuid> = requests()
         .flat_map(|r| &r.events)
         .filter(|e| !e.id_generated)
         .map(|e| e.id)
@@ -100,13 +115,16 @@ pub async fn append_batch(
         written: Vec::new(),
     };
 
-    let outcomes = decide_batch(&mut state, requests, chaining);
+    let outcomes: Vec<Vec<Outcome>> = batches.iter().map(|batch| decide_batch(&mut state, batch, chaining)).collect();
 
     if !state.written.is_empty() {
-        write(&tx, tenant, &outcomes, &state).await?;
+        write(&tx, tenant, outcomes.iter().flatten(), &state).await?;
     }
     tx.commit().await?;
-    Ok(BatchResult { outcomes, head: state.head, versions: state.versions })
+    Ok(outcomes
+        .into_iter()
+        .map(|outcomes| BatchResult { outcomes, head: state.head, versions: state.versions.clone() })
+        .collect())
 }
 
 /// Inserts what the batch wrote, moves the versions of its streams and the tenant's head,
@@ -114,14 +132,13 @@ pub async fn append_batch(
 async fn write(
     tx: &deadpool_postgres::Transaction<'_>,
     tenant: TenantId,
-    outcomes: &[Outcome],
+    outcomes: impl Iterator<Item = &Outcome>,
     state: &LoadedState,
 ) -> Result<(), DbError> {
     let written: &[RecordedEvent] = &state.written;
     // The last position of each written append, in order: an event's append ends at the
     // first of them at or after its position.
     let ends: Vec<u64> = outcomes
-        .iter()
         .filter_map(|o| match o {
             Outcome::Written(r) => Some(r.position),
             _ => None,

@@ -18,6 +18,8 @@ pub enum DbError {
     Schema(String),
     /// The connection ended.
     Closed,
+    /// The failure of a transaction shared by several requests.
+    Shared(std::sync::Arc<DbError>),
 }
 
 impl DbError {
@@ -35,6 +37,7 @@ impl DbError {
                     }
             }
             DbError::Corrupt(_) | DbError::Schema(_) => false,
+            DbError::Shared(e) => e.is_unavailable(),
         }
     }
 }
@@ -50,6 +53,7 @@ impl fmt::Display for DbError {
             DbError::Corrupt(what) => write!(f, "a stored record is corrupt: {what}"),
             DbError::Schema(what) => f.write_str(what),
             DbError::Closed => f.write_str("the connection closed"),
+            DbError::Shared(e) => e.fmt(f),
         }
     }
 }

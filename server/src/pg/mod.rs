@@ -14,7 +14,7 @@ use std::time::Duration;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
-pub use append::{append_batch, BatchResult, HEAD_CHANNEL};
+pub use append::{append_batch, append_batches, BatchResult, HEAD_CHANNEL};
 pub use backend::PgBackend;
 pub use error::DbError;
 pub use read::{pull, PullPage, PulledEvent};
