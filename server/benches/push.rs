@@ -12,7 +12,6 @@
 //! 3 runs after a warm-up run.
 
 #[path = "../tests/support/mod.rs"]
-#[allow(dead_code)]
 mod support;
 
 use std::sync::atomic::{AtomicU64, Ordering};
