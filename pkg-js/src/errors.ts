@@ -113,10 +113,18 @@ export class QuotaExceededError extends StorageError {
   }
 }
 
-/** The store was closed. */
+/**
+ * The store is closed: `reason` `'close'` when the app closed it; `'versionchange'` when
+ * another tab or worker opened its database at a newer schema, and this store closed its
+ * connection so that upgrade could go ahead (reopen it, with code that knows the new schema).
+ */
 export class StoreClosedError extends AnnalsError {
   override readonly name = 'StoreClosedError' as const;
-  constructor(message = 'the store is closed') {
+  constructor(
+    message = 'the store is closed',
+    /** Why: `close()` was called, or another context upgraded the database's schema. */
+    readonly reason: 'close' | 'versionchange' = 'close',
+  ) {
     super(message, ErrorCode.StoreClosed);
   }
 }

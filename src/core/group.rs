@@ -66,7 +66,7 @@ impl Group {
         &self,
         backend: &B,
         notifier: &Notifier,
-        open: impl Fn() -> Result<(), Error>,
+        open: &dyn Fn() -> Result<(), Error>,
         request: AppendRequest,
     ) -> Outcome {
         let outcome = self.append_all(backend, notifier, open, alloc::vec![request]).await.pop();
@@ -79,7 +79,7 @@ impl Group {
         &self,
         backend: &B,
         notifier: &Notifier,
-        open: impl Fn() -> Result<(), Error>,
+        open: &dyn Fn() -> Result<(), Error>,
         requests: Vec<AppendRequest>,
     ) -> Vec<Outcome> {
         let places: Vec<Place<'_>> = requests
@@ -100,7 +100,7 @@ impl Group {
             loop {
                 match (TurnFuture { ticket: &place.ticket }).await {
                     Turn::Done(outcome) => break outcomes.push(outcome),
-                    Turn::Lead => self.commit(backend, notifier, &open).await,
+                    Turn::Lead => self.commit(backend, notifier, open).await,
                 }
             }
         }
@@ -108,7 +108,7 @@ impl Group {
     }
 
     /// Commits every queued append in one backend transaction, then hands the lead on.
-    async fn commit<B: Backend>(&self, backend: &B, notifier: &Notifier, open: &impl Fn() -> Result<(), Error>) {
+    async fn commit<B: Backend>(&self, backend: &B, notifier: &Notifier, open: &dyn Fn() -> Result<(), Error>) {
         let (requests, tickets): (Vec<_>, Vec<_>) = self.queue.borrow_mut().drain(..).unzip();
         let mut batch = Batch { group: self, tickets, outcomes: None };
         if let Err(closed) = open() {

@@ -37,8 +37,8 @@ impl ImportedEvent {
             return Err(Error::invalid(format!("{at}.version"), "must be at least 1"));
         }
         let expected = ExpectedVersion::Exact(self.version - 1);
-        // The id is given: `new_id` is never called.
-        AppendRequest::new(&self.stream, alloc::vec![self.event], expected, max_event_bytes, self.recorded_at, Uuid::nil)
+        // The id is given: `new_id` is never called (a `fn` pointer, as the store passes).
+        AppendRequest::new(&self.stream, alloc::vec![self.event], expected, max_event_bytes, self.recorded_at, Uuid::nil as fn() -> Uuid)
             .map_err(|e| match e {
                 // The append's own names (`stream`, `events[0].type`) become the import's.
                 Error::InvalidArgument { field, reason } => {
@@ -65,7 +65,7 @@ impl<B: Backend> Store<B> {
             .zip(first..)
             .map(|(event, index)| event.request(index, max))
             .collect::<Result<Vec<_>, _>>()?;
-        let outcomes = self.group.append_all(&self.backend, &self.notifier, || self.ensure_open(), requests).await;
+        let outcomes = self.group.append_all(&self.backend, &self.notifier, &|| self.ensure_open(), requests).await;
         outcomes.into_iter().try_for_each(|outcome| outcome.map(drop))
     }
 }

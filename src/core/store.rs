@@ -113,7 +113,7 @@ impl<B: Backend> Store<B> {
             (self.config.now)(),
             self.config.new_id,
         )?;
-        self.group.append(&self.backend, &self.notifier, || self.ensure_open(), request).await
+        self.group.append(&self.backend, &self.notifier, &|| self.ensure_open(), request).await
     }
 
     /// The stream's last version, 0 when it has no events.
