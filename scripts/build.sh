@@ -17,6 +17,7 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   "$out/annals_bg.wasm" -o "$out/annals_bg.wasm"
 
 # The TypeScript layer is compiled against the declarations wasm-bindgen just generated.
-mkdir -p pkg-js/src/wasm && cp "$out/annals.d.ts" pkg-js/src/wasm/annals.d.ts
+mkdir -p pkg-js/src/wasm
+cp "$out/annals.d.ts" pkg-js/src/wasm/annals.d.ts
 (cd pkg-js && npm run --silent build)
 node scripts/size.mjs "$out/annals_bg.wasm" "$out/annals.js" "$out"/snippets/*/*.js
