@@ -534,9 +534,9 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
 /// `open` of `database` at `version`, or `None` when it is still waiting after 5 s (blocked).
 async fn raw_open_within(database: &str, version: u32) -> Option<IdbDatabase> {
     let open = raw_open(database, Some(version));
-    match annals::core::first(open, sleep(5_000)).await {
-        annals::core::Either::Left(db) => Some(db),
-        annals::core::Either::Right(()) => None,
+    match first(open, sleep(5_000)).await {
+        Either::Left(db) => Some(db),
+        Either::Right(()) => None,
     }
 }
 
@@ -581,4 +581,20 @@ async fn idb_an_upgrade_blocked_by_an_old_connection_fails_at_once_and_changes_n
     let after = raw_open(&database, None).await;
     assert_eq!(after.version(), 1.0, "the database is still at schema 1");
     after.close();
+}
+
+#[wasm_bindgen_test]
+async fn idb_deleting_the_database_elsewhere_closes_the_store_the_same_way() {
+    let name = unique("deleted");
+    let store = open_store(&name).await;
+    store.append("S-1", vec![event(1)], ExpectedVersion::Any).await.expect("append");
+    let factory: IdbFactory =
+        Reflect::get(&js_sys::global(), &"indexedDB".into()).expect("indexedDB").unchecked_into();
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    let deleted = raw(factory.delete_database(&database).map(JsCast::unchecked_into));
+    match first(deleted, sleep(5_000)).await {
+        Either::Left(result) => assert!(result.is_ok(), "deleted: {result:?}"),
+        Either::Right(()) => panic!("the delete waited for the open store"),
+    }
+    assert_eq!(store.stream_version("S-1").await, Err(Error::ClosedByUpgrade));
 }

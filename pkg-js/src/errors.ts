@@ -1,5 +1,5 @@
 /**
- * Typed errors of annals.
+ * Typed errors of annals (`docs/api.md`, "Errors").
  *
  * Every failure a call reports is an {@link AnnalsError} with a stable `name` and a numeric
  * `errorCode`. Use the type guards (`isWrongExpectedVersionError(e)`, …) rather than
@@ -43,7 +43,9 @@ const BRAND = Symbol.for('annals.AnnalsError');
 
 /** Base class of every error annals reports. */
 export abstract class AnnalsError extends Error {
+  /** The class's name: stable across releases, and the same in every copy of the package. */
   abstract override readonly name: AnnalsErrorName;
+  /** The kind's number ({@link ErrorCode}). */
   readonly errorCode: ErrorCode;
 
   protected constructor(message: string, errorCode: ErrorCode, options?: { cause?: unknown }) {
@@ -86,7 +88,11 @@ export class InvalidArgumentError extends AnnalsError {
   override readonly name = 'InvalidArgumentError' as const;
   constructor(
     message: string,
-    /** The offending argument or option, e.g. `stream`, `type`, `data`, `expectedVersion`. */
+    /**
+     * The argument or option at fault, as the caller wrote it: `stream`, `events[1].type`,
+     * `events[0].data` (the message names the place inside, `… at .items[3]`), `expectedVersion`,
+     * `snapshot.version` … (the list is in `docs/api.md`, "Errors").
+     */
     readonly field: string,
   ) {
     super(message, ErrorCode.InvalidArgument);
@@ -165,25 +171,31 @@ function hasName<N extends AnnalsErrorName>(e: unknown, ...names: N[]): boolean 
   return isAnnalsError(e) && (names as string[]).includes(e.name);
 }
 
+/** Whether `e` is a {@link WrongExpectedVersionError} (of any copy of the package). */
 export function isWrongExpectedVersionError(e: unknown): e is WrongExpectedVersionError {
   return hasName(e, 'WrongExpectedVersionError');
 }
+/** Whether `e` is a {@link DuplicateEventIdError} (of any copy of the package). */
 export function isDuplicateEventIdError(e: unknown): e is DuplicateEventIdError {
   return hasName(e, 'DuplicateEventIdError');
 }
+/** Whether `e` is an {@link InvalidArgumentError} (of any copy of the package). */
 export function isInvalidArgumentError(e: unknown): e is InvalidArgumentError {
   return hasName(e, 'InvalidArgumentError');
 }
-/** Also true for a {@link QuotaExceededError}, a kind of storage error. */
+/** Whether `e` is a {@link StorageError}; also true for a {@link QuotaExceededError}, a kind of storage error. */
 export function isStorageError(e: unknown): e is StorageError {
   return hasName(e, 'StorageError', 'QuotaExceededError');
 }
+/** Whether `e` is a {@link QuotaExceededError} (of any copy of the package). */
 export function isQuotaExceededError(e: unknown): e is QuotaExceededError {
   return hasName(e, 'QuotaExceededError');
 }
+/** Whether `e` is a {@link StoreClosedError} (of any copy of the package). */
 export function isStoreClosedError(e: unknown): e is StoreClosedError {
   return hasName(e, 'StoreClosedError');
 }
+/** Whether `e` is a {@link SyncError} (of any copy of the package). */
 export function isSyncError(e: unknown): e is SyncError {
   return hasName(e, 'SyncError');
 }

@@ -1,4 +1,4 @@
-// Checkpoints, snapshots, closing the store (API.md "Checkpoints and snapshots", "Closing").
+// Checkpoints, snapshots, closing the store (docs/api.md "Checkpoints and snapshots", "Closing").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

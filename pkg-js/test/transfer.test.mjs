@@ -80,6 +80,10 @@ describe('import', () => {
     assert.equal(await to.streamVersion('Order-1'), 3);
     // Imported events are local appends: pending until a sync confirms them.
     assert.ok(b.every((e) => e.serverPosition === null));
+    const sync = to.sync({ url: 'http://127.0.0.1:9', token: 't', live: false }); // nothing listens there
+    await assert.rejects(sync.flush(), { name: 'SyncError', code: 'network' });
+    assert.equal(sync.state.pending, 4);
+    await sync.close();
   });
 
   test('importing twice writes nothing; an incremental export adds only what is new', async () => {

@@ -38,7 +38,7 @@ export function makeRng(seed) {
   };
 }
 
-/** The error names each call kind may reject with (API.md, pkg-js/src/errors.ts). */
+/** The error names each call kind may reject with (docs/api.md "Errors"). */
 export const ACCEPTED = {
   openStore: ['InvalidArgumentError', 'StorageError', 'QuotaExceededError'],
   append: ['WrongExpectedVersionError', 'DuplicateEventIdError', 'InvalidArgumentError', 'StorageError', 'QuotaExceededError', 'StoreClosedError'],
