@@ -38,6 +38,7 @@ use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, OUTBOX, SNAPSH
 pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
 
 type Listener = Closure<dyn FnMut(MessageEvent)>;
+type VersionChangeHandler = Closure<dyn FnMut(JsValue)>;
 
 /// A store's events in the IndexedDB database `annals:<name>`.
 ///
@@ -55,7 +56,7 @@ pub struct IdbBackend {
     on_message: RefCell<Option<Listener>>,
     /// Shared with the `versionchange` handler, which closes the connection.
     upgrade: Rc<UpgradeElsewhere>,
-    on_versionchange: RefCell<Option<Closure<dyn FnMut(JsValue)>>>,
+    on_versionchange: RefCell<Option<VersionChangeHandler>>,
     /// Armed by [`IdbBackend::fail_request_after`] for the next append.
     fault: ::core::cell::Cell<Option<u32>>,
 }
@@ -84,7 +85,7 @@ impl IdbBackend {
         let upgrade = Rc::new(UpgradeElsewhere::default());
         let on_versionchange = {
             let (db, upgrade) = (db.clone(), upgrade.clone());
-            Closure::<dyn FnMut(JsValue)>::new(move |_: JsValue| {
+            VersionChangeHandler::new(move |_: JsValue| {
                 db.close();
                 upgrade.closed.set(true);
                 if let Some(notifier) = upgrade.notifier.borrow().as_ref() {
