@@ -1,6 +1,7 @@
 /** The event store: a thin adapter over the wasm store that types its errors. @internal */
 
 import { InvalidArgumentError } from './errors.js';
+import { readOption } from './input.js';
 import { PagedIterable } from './iterable.js';
 import type { WasmStore } from './wasm/annals.js';
 import type * as Wasm from './wasm/annals.js';
@@ -187,19 +188,6 @@ export function makeOpenStore(
     }
     return new Store(raw, upcast);
   };
-}
-
-/**
- * `options[key]` of an options object, read once as caller input (a getter may throw);
- * `undefined` when `options` is not an object (the wasm side reports that).
- */
-function readOption(options: unknown, key: string): unknown {
-  if (typeof options !== 'object' || options === null) return undefined;
-  try {
-    return (options as Record<string, unknown>)[key];
-  } catch {
-    throw new InvalidArgumentError(`${key} could not be read: a getter or Proxy trap threw`, key);
-  }
 }
 
 /** The options of `aggregateStream`, checked: `InvalidArgumentError` naming the one at fault. */

@@ -5,6 +5,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
+import { readOption } from './input.js';
 import { fromRaw } from './translate.js';
 import type { ExportOptions, ImportResult, ImportSource } from './types.js';
 import type { RawEvent, WasmStore } from './wasm/annals.js';
@@ -19,12 +20,8 @@ function line(e: RawEvent): string {
 function exportFilter(options: unknown): ExportOptions {
   if (options === undefined || options === null) return {};
   if (typeof options !== 'object') throw new InvalidArgumentError('options must be an object', 'options');
-  try {
-    const { after, streams, streamPrefix } = options as ExportOptions;
-    return { after, streams, streamPrefix };
-  } catch {
-    throw new InvalidArgumentError('options could not be read: a getter or Proxy trap threw', 'options');
-  }
+  const [after, streams, streamPrefix] = ['after', 'streams', 'streamPrefix'].map((key) => readOption(options, key));
+  return { after, streams, streamPrefix } as ExportOptions;
 }
 
 /** The store's events as NDJSON, a page of lines per chunk, as stored (not upcast). */

@@ -63,7 +63,8 @@ describe('export', () => {
 
   test('invalid options reject the first chunk, typed', async () => {
     const store = await source();
-    for (const [options, field] of [[{ streams: [] }, 'streams'], [{ after: -1 }, 'after'], ['all', 'options'], [{ streamPrefix: '' }, 'streamPrefix']]) {
+    const throwing = { get after() { throw new Error('getter'); } };
+    for (const [options, field] of [[{ streams: [] }, 'streams'], [{ after: -1 }, 'after'], ['all', 'options'], [{ streamPrefix: '' }, 'streamPrefix'], [throwing, 'after']]) {
       await assert.rejects(exported(store, options), (e) => e instanceof InvalidArgumentError && e.field === field, JSON.stringify(options));
     }
   });
