@@ -58,6 +58,7 @@ export abstract class AnnalsError extends Error {
 /** The stream's version was not the expected one; nothing was written. */
 export class WrongExpectedVersionError extends AnnalsError {
   override readonly name = 'WrongExpectedVersionError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(
     message: string,
     /** The stream appended to. */
@@ -74,6 +75,7 @@ export class WrongExpectedVersionError extends AnnalsError {
 /** An event id already stands for another event; nothing was written. */
 export class DuplicateEventIdError extends AnnalsError {
   override readonly name = 'DuplicateEventIdError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(
     message: string,
     /** The id in question. */
@@ -86,6 +88,7 @@ export class DuplicateEventIdError extends AnnalsError {
 /** An argument was invalid; nothing was written. */
 export class InvalidArgumentError extends AnnalsError {
   override readonly name = 'InvalidArgumentError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(
     message: string,
     /**
@@ -106,6 +109,7 @@ export class InvalidArgumentError extends AnnalsError {
  */
 export class StorageError extends AnnalsError {
   override readonly name: 'StorageError' | 'QuotaExceededError' = 'StorageError';
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(message: string, cause?: unknown, errorCode: ErrorCode = ErrorCode.Storage) {
     super(message, errorCode, { cause });
   }
@@ -114,6 +118,7 @@ export class StorageError extends AnnalsError {
 /** The storage is full. */
 export class QuotaExceededError extends StorageError {
   override readonly name = 'QuotaExceededError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(message: string, cause?: unknown) {
     super(message, cause, ErrorCode.QuotaExceeded);
   }
@@ -126,6 +131,7 @@ export class QuotaExceededError extends StorageError {
  */
 export class StoreClosedError extends AnnalsError {
   override readonly name = 'StoreClosedError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(
     message = 'the store is closed',
     /** Why: `close()` was called, or another context upgraded the database's schema. */
@@ -146,6 +152,7 @@ true satisfies Same<SyncErrorCode, Extract<RawError, { name: 'SyncError' }>['cod
  */
 export class SyncError extends AnnalsError {
   override readonly name = 'SyncError' as const;
+  /** Made by the store when the failure happens; public so that tests and adapters can make one. */
   constructor(
     message: string,
     /** Which failure. */

@@ -63,8 +63,11 @@ export interface OpenStoreOptions {
  * one runs next (each type at most once per event).
  */
 export type Upcaster = (event: RecordedEvent) => {
+  /** The type the event reads as now (its own, or a new name). */
   readonly type: string;
+  /** The data in today's shape. */
   readonly data: unknown;
+  /** The metadata, when it changes; the stored metadata otherwise. */
   readonly metadata?: Readonly<Record<string, unknown>>;
 };
 
