@@ -6,8 +6,10 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
+import { signalOption } from './signal.js';
 import type { RawAnswer, RawTransport, WasmConflicts, WasmStore, WasmSync } from './wasm/annals.js';
 import { fromRaw } from './translate.js';
+import type { Upcast } from './upcast.js';
 import type {
   Conflict,
   ConflictResolution,
@@ -182,19 +184,6 @@ export class HttpTransport implements RawTransport {
   }
 }
 
-function checkedSignal(signal: unknown, field: string): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof (signal as AbortSignal).aborted === 'boolean' &&
-    typeof (signal as AbortSignal).addEventListener === 'function'
-  ) {
-    return signal as AbortSignal;
-  }
-  throw new InvalidArgumentError(`${field} must be an AbortSignal`, field);
-}
-
 /** Rejects with the signal's reason once it aborts; `promise` otherwise. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
@@ -210,11 +199,13 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Conflict<D, M>> {
   readonly #raw: WasmConflicts;
   readonly #store: WasmStore;
+  readonly #upcast: Upcast;
   #closed = false;
 
-  constructor(raw: WasmConflicts, store: WasmStore) {
+  constructor(raw: WasmConflicts, store: WasmStore, upcast: Upcast) {
     this.#raw = raw;
     this.#store = store;
+    this.#upcast = upcast;
   }
 
   [Symbol.asyncIterator](): this {
@@ -235,7 +226,7 @@ class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Con
     const { key, ...fields } = raw;
     const conflict = Object.freeze({
       ...fields,
-      events: fields.events as RecordedEvent<D, M>[],
+      events: fields.events.map(this.#upcast) as RecordedEvent<D, M>[],
       resolve: async (action: ConflictResolution): Promise<void> => {
         try {
           await store.resolve(key, action);
@@ -265,20 +256,24 @@ export class SyncHandle implements Sync {
   #closed = false;
   readonly #onAbort = (): void => void this.close();
 
-  constructor(store: WasmStore, options: SyncOptions, onClose: () => void) {
+  readonly #upcast: Upcast;
+
+  /** `upcast` is applied to the events of conflicts. */
+  constructor(store: WasmStore, options: SyncOptions, onClose: () => void, upcast: Upcast) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object { url, token, live?, signal? }', 'options');
     }
-    const { url, token, live, signal } = options;
+    const { url, token, live } = options;
     if (typeof url !== 'string' || !/^https?:\/\/[^/]/.test(url)) {
       throw new InvalidArgumentError('url must be an http(s) URL of an annals server', 'url');
     }
     if (typeof token !== 'string' || token === '') {
       throw new InvalidArgumentError('token must be a non-empty string', 'token');
     }
-    this.#signal = checkedSignal(signal, 'signal');
+    this.#signal = signalOption(options);
     this.#store = store;
     this.#onClose = onClose;
+    this.#upcast = upcast;
     try {
       this.#raw = store.sync(new HttpTransport(url, token), { live });
     } catch (e) {
@@ -294,7 +289,7 @@ export class SyncHandle implements Sync {
   }
 
   async flush(options?: FlushOptions): Promise<void> {
-    const signal = checkedSignal(options?.signal, 'signal');
+    const signal = signalOption(options);
     try {
       await abortable(this.#raw.flush(), signal);
     } catch (e) {
@@ -304,7 +299,7 @@ export class SyncHandle implements Sync {
 
   conflicts<D = unknown, M extends object = Record<string, unknown>>(): AsyncIterableIterator<Conflict<D, M>> {
     try {
-      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store);
+      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store, this.#upcast);
     } catch (e) {
       throw fromRaw(e);
     }
