@@ -21,7 +21,8 @@ const entry = wasmEntry({
     "`import url from 'annals/annals_bg.wasm?url'`; esbuild with `--loader:.wasm=file`: " +
     "`import url from 'annals/annals_bg.wasm'`) and `await initWasm(url)`, or copy " +
     'node_modules/annals/dist/wasm/annals_bg.wasm to where it was looked for. In Cloudflare ' +
-    'Workers, bundle with wrangler: it picks the `workerd` entry.',
+    'Workers, wrangler picks the `workerd` entry by itself; with another bundler, import ' +
+    "'annals/annals_bg.wasm' as a WebAssembly.Module and pass that to initWasm.",
 });
 
 /**
