@@ -54,6 +54,15 @@ export interface WasmLocation {
   readonly fix: string;
 }
 
+/**
+ * Where the binary is for an entry that imports it, compiled by the platform's bundler
+ * (Cloudflare Workers, Vercel's edge). `fix` says which bundler that takes.
+ * @internal
+ */
+export function importedModule(compiled: WebAssembly.Module, fix: string): WasmLocation {
+  return { default: () => compiled, get: (url) => fetch(url), fix };
+}
+
 /** What an entry point exports besides the errors and types. @internal */
 export interface WasmEntry {
   initWasm(source?: WasmSource): Promise<void>;

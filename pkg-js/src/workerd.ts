@@ -8,16 +8,17 @@
 
 import compiled from './wasm/annals_bg.wasm';
 import type { EventStore, OpenStoreOptions } from './types.js';
-import { wasmEntry, type WasmSource } from './wasm-load.js';
+import { importedModule, wasmEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-const entry = wasmEntry({
-  default: () => compiled,
-  get: (url) => fetch(url),
-  fix: 'Bundle with wrangler (or give `.wasm` imports the CompiledWasm rule) so that annals_bg.wasm arrives as a WebAssembly.Module.',
-});
+const entry = wasmEntry(
+  importedModule(
+    compiled,
+    'Bundle with wrangler (or give `.wasm` imports the CompiledWasm rule) so that annals_bg.wasm arrives as a WebAssembly.Module.',
+  ),
+);
 
 /**
  * Instantiates the wasm module from `source` (default: the imported binary). Not needed in

@@ -10,6 +10,7 @@
 // Needs `bash scripts/build.sh` (pkg-js/dist) and `npm ci` here (scripts/setup.sh test).
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, extname, join } from 'node:path';
@@ -130,14 +131,27 @@ async function checkInChromium(url) {
   }
 }
 
-/** Serves a built app's output folder on 127.0.0.1, runs `fn(url)`, then stops serving. */
-async function served(dir, fn) {
-  const server = await start(0, { root: dir });
+/**
+ * Serves the app's dist/ on 127.0.0.1 (with the shared page, where the bundler makes none),
+ * checks it in Chromium, and returns the sizes of what it ships.
+ */
+async function checkBuilt(dir) {
+  const dist = join(dir, 'dist');
+  if (!existsSync(join(dist, 'index.html'))) await cp(join(APPS, 'shared/index.html'), join(dist, 'index.html'));
+  const server = await start(0, { root: dist });
   try {
-    return await fn(server.url);
+    await checkInChromium(server.url);
   } finally {
     await server.close();
   }
+  return shipped(dist);
+}
+
+/** Builds the app with Vite 8 (its config file included) and checks it. */
+async function viteBuild(dir) {
+  const { build } = await import('vite');
+  await build({ root: dir, logLevel: 'silent' });
+  return checkBuilt(dir);
 }
 
 /** A Vite dev server (of the npm package `vite`, aliased per major) on `root`, its config file included. */
@@ -153,11 +167,7 @@ async function viteDev(vite, root, fn) {
 }
 
 packaging('Vite 8 (build)', async () => {
-  const dir = await app('vite8-build', 'shared', 'browser');
-  const { build } = await import('vite');
-  await build({ root: dir, logLevel: 'silent' });
-  await served(join(dir, 'dist'), checkInChromium);
-  return shipped(join(dir, 'dist'));
+  return viteBuild(await app('vite8-build', 'shared', 'browser'));
 });
 
 for (const major of [8, 7, 6, 5]) {
@@ -193,33 +203,23 @@ packaging('webpack 5', async () => {
   const stats = await new Promise((resolve, reject) =>
     webpack({ mode: 'production', context: dir, output: { path: join(dir, 'dist') } }, (e, s) => (e ? reject(e) : resolve(s))));
   assert.ok(!stats.hasErrors(), stats.toString('errors-only'));
-  await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
-  await served(join(dir, 'dist'), checkInChromium);
-  return shipped(join(dir, 'dist'));
+  return checkBuilt(dir);
 });
 
 packaging('esbuild', async () => {
   const dir = await app('esbuild', 'shared', 'esbuild');
   await sh(dir, 'esbuild', ['main.js', '--bundle', '--format=esm', '--loader:.wasm=file', '--outdir=dist', '--log-level=warning']);
-  await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
-  await served(join(dir, 'dist'), checkInChromium);
-  return shipped(join(dir, 'dist'));
+  return checkBuilt(dir);
 });
 
 packaging('Rollup 4', async () => {
   const dir = await app('rollup', 'shared', 'browser', 'rollup');
   await sh(dir, 'rollup', ['-c', '--silent']);
-  await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
-  await served(join(dir, 'dist'), checkInChromium);
-  return shipped(join(dir, 'dist'));
+  return checkBuilt(dir);
 });
 
 packaging('module Web Worker (Vite 8 build)', async () => {
-  const dir = await app('worker', 'shared', 'worker');
-  const { build } = await import('vite');
-  await build({ root: dir, logLevel: 'silent' });
-  await served(join(dir, 'dist'), checkInChromium);
-  return shipped(join(dir, 'dist'));
+  return viteBuild(await app('worker', 'shared', 'worker'));
 });
 
 // ---- runtimes ---------------------------------------------------------------------------
@@ -266,8 +266,9 @@ const worker :Workerd.Worker = (
     const answers = [];
     for (let i = 0; i < 2; i++) {
       const response = await fetchWhenUp(`http://127.0.0.1:${port}/`, workerd);
-      assert.equal(response.status, 200, `${await response.text()}\n${log}`);
-      answers.push(await response.json());
+      const body = await response.text();
+      assert.equal(response.status, 200, `${body}\n${log}`);
+      answers.push(JSON.parse(body));
     }
     assert.deepEqual(answers, TWO_RUNS, log);
   } finally {
