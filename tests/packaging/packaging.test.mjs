@@ -178,20 +178,34 @@ for (const major of [8, 7, 6, 5]) {
   });
 }
 
+/** What the page at `url` shows when it fails to open its store (it must fail). */
+async function failure(url) {
+  const context = await browser.newContext();
+  try {
+    const { ready, text } = await openPage(await context.newPage(), url);
+    assert.equal(ready, false, 'the page opened its store');
+    return text;
+  } finally {
+    await context.close();
+  }
+}
+
 test('Vite 7 dev server without optimizeDeps.exclude: the page shows a WasmLoadError naming the fix', async () => {
   const dir = await app('vite7-dev-unconfigured', 'shared', 'browser');
-  await viteDev('vite7', dir, async (url) => {
-    const context = await browser.newContext();
-    try {
-      const { ready, text } = await openPage(await context.newPage(), url);
-      assert.equal(ready, false);
-      assert.match(text, /^WasmLoadError: annals could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/deps\/wasm\/annals_bg\.wasm/);
-      assert.match(text, /content-type text\/html/);
-      assert.match(text, /optimizeDeps: \{ exclude: \['annals'\] \}/);
-    } finally {
-      await context.close();
-    }
-  });
+  const text = await viteDev('vite7', dir, failure);
+  assert.match(text, /^WasmLoadError: annals could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/deps\/wasm\/annals_bg\.wasm/);
+  assert.match(text, /content-type text\/html/);
+  assert.match(text, /optimizeDeps: \{ exclude: \['annals'\] \}/);
+});
+
+test('esbuild iife output without initWasm: the page shows a WasmLoadError naming the fix', async () => {
+  const dir = await app('esbuild-iife', 'shared', 'browser');
+  await sh(dir, 'esbuild', ['main.js', '--bundle', '--format=iife', '--outdir=dist', '--log-level=error']);
+  await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
+  const server = await start(0, { root: join(dir, 'dist') });
+  const text = await failure(server.url).finally(() => server.close());
+  assert.match(text, /^WasmLoadError: annals could not load its wasm: it could not tell where the binary is: this module has no URL/);
+  assert.match(text, /esbuild with `--loader:\.wasm=file`: `import url from 'annals\/annals_bg\.wasm'`\) and `await initWasm\(url\)`/);
 });
 
 packaging('webpack 5', async () => {
