@@ -3,6 +3,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod sync_suite;
+#[allow(unused_imports)] // its read helpers, used by sync_support
+mod conformance;
 mod sync_support;
 
 mod memory {

@@ -7,6 +7,8 @@
 //! or have been discarded by the app. Cases: `SYNC_MODEL_CASES` (default 1,000).
 #![cfg(not(target_arch = "wasm32"))]
 
+#[allow(unused_imports)] // its read helpers, used by sync_support
+mod conformance;
 mod sync_support;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -244,9 +244,12 @@ async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_wor
         ])
         .await;
     match failed {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, exception }) => {
             assert!(cause.starts_with("ConstraintError: "), "the DOMException is the cause: {cause}");
             assert!(cause.ends_with("(add event)"), "the failed operation is named: {cause}");
+            let exception = exception.expect("the DOMException is kept");
+            let exception: &web_sys::DomException = exception.dyn_ref().expect("a DOMException");
+            assert_eq!(exception.name(), "ConstraintError");
         }
         other => panic!("expected a ConstraintError, got {other:?}"),
     }
@@ -313,7 +316,7 @@ async fn idb_a_database_of_a_later_schema_is_refused() {
     let later = raw_open(&database, Some(annals::idb::SCHEMA_VERSION + 1)).await;
     later.close();
     match IdbBackend::open(&name).await {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, .. }) => {
             assert!(cause.starts_with("VersionError: "), "{cause}")
         }
         Ok(_) => panic!("opened a database of schema {}", annals::idb::SCHEMA_VERSION + 1),

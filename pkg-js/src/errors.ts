@@ -8,30 +8,36 @@
  */
 
 import type { ExpectedVersion } from './types.js';
+import { ErrorCode as Codes, type RawError } from './wasm/annals.js';
 
-/** Numeric codes, in the spirit of HTTP statuses. Stable across releases. */
-export const ErrorCode = {
-  InvalidArgument: 400,
-  DuplicateEventId: 409,
-  StoreClosed: 410,
-  WrongExpectedVersion: 412,
-  Storage: 500,
-  QuotaExceeded: 507,
-  Sync: 502,
-  WasmLoad: 503,
-} as const;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+
+/**
+ * Each kind of error and its number, in the spirit of HTTP statuses, stable across releases.
+ * The Rust core defines them (`ErrorCode` in `src/core/error.rs`) and the wasm module exports
+ * them: the values come from there, and this declaration is compiled against that export.
+ */
+export const ErrorCode = Object.freeze(
+  Object.fromEntries(Object.entries(Codes).filter(([, n]) => typeof n === 'number')),
+) as {
+  readonly InvalidArgument: 400;
+  readonly DuplicateEventId: 409;
+  readonly StoreClosed: 410;
+  readonly WrongExpectedVersion: 412;
+  readonly Storage: 500;
+  readonly Sync: 502;
+  readonly WasmLoad: 503;
+  readonly QuotaExceeded: 507;
+};
+Codes satisfies typeof ErrorCode;
+true satisfies Same<keyof typeof ErrorCode, keyof typeof Codes>;
+/** The number of a kind of error. */
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+/** The kinds of error. */
+export type ErrorKind = keyof typeof ErrorCode;
 
-/** The names an {@link AnnalsError} can carry. */
-export type AnnalsErrorName =
-  | 'WrongExpectedVersionError'
-  | 'DuplicateEventIdError'
-  | 'InvalidArgumentError'
-  | 'StorageError'
-  | 'QuotaExceededError'
-  | 'StoreClosedError'
-  | 'SyncError'
-  | 'WasmLoadError';
+/** The names an {@link AnnalsError} can carry: the kind and `Error`. */
+export type AnnalsErrorName = `${ErrorKind}Error`;
 
 // Symbol.for: one registry per realm, shared by every copy of this package.
 const BRAND = Symbol.for('annals.AnnalsError');
@@ -88,7 +94,11 @@ export class InvalidArgumentError extends AnnalsError {
   }
 }
 
-/** The storage failed; `cause` holds what it reported. */
+/**
+ * The storage failed and the call had no effect. `cause` is what the storage reported: the
+ * `DOMException` IndexedDB raised (`ConstraintError`, `VersionError`, …), or, for a fault the
+ * store found itself (a stored record that does not decode), a description of it.
+ */
 export class StorageError extends AnnalsError {
   override readonly name: 'StorageError' | 'QuotaExceededError' = 'StorageError';
   constructor(message: string, cause?: unknown, errorCode: ErrorCode = ErrorCode.Storage) {
@@ -114,6 +124,7 @@ export class StoreClosedError extends AnnalsError {
 
 /** What went wrong talking to the sync server. */
 export type SyncErrorCode = 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol';
+true satisfies Same<SyncErrorCode, Extract<RawError, { name: 'SyncError' }>['code']>;
 
 /**
  * Syncing failed: `unauthorized` (401/403), `too_large` (413), `network` (unreachable),

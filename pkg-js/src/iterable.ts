@@ -1,6 +1,9 @@
 /** Paged reads as async iterables. @internal */
 
-import type { RawReader } from './raw.js';
+import type { WasmReader } from './wasm/annals.js';
+
+/** What a paged read needs of the wasm reader. */
+type RawReader = Pick<WasmReader, 'nextPage'>;
 import { fromRaw } from './translate.js';
 import type { EventIterable } from './types.js';
 

@@ -2,7 +2,8 @@
 
 import { InvalidArgumentError } from './errors.js';
 import { PagedIterable } from './iterable.js';
-import type { RawModule, RawStore } from './raw.js';
+import type { WasmStore } from './wasm/annals.js';
+import type * as Wasm from './wasm/annals.js';
 import { SubscriptionIterator } from './subscription.js';
 import { SyncHandle } from './sync.js';
 import { fromRaw } from './translate.js';
@@ -45,12 +46,12 @@ function isAbortSignal(s: unknown): s is AbortSignal {
 }
 
 class Store implements EventStore {
-  readonly #raw: RawStore;
+  readonly #raw: WasmStore;
   readonly #syncs = new Set<SyncHandle>();
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
 
-  constructor(raw: RawStore) {
+  constructor(raw: WasmStore) {
     this.#raw = raw;
     this.checkpoints = Object.freeze({
       get: (name: string) => call(() => raw.checkpointGet(name)),
@@ -128,7 +129,7 @@ class Store implements EventStore {
 
 /** Makes `openStore` over a way to get the initialised wasm module. @internal */
 export function makeOpenStore(
-  load: () => RawModule | Promise<RawModule>,
+  load: () => Pick<typeof Wasm, 'openStore'> | Promise<Pick<typeof Wasm, 'openStore'>>,
 ): (options?: OpenStoreOptions) => Promise<EventStore> {
   return async function openStore(options?: OpenStoreOptions): Promise<EventStore> {
     const wasm = await load();

@@ -1,6 +1,8 @@
 /** Subscriptions as hand-written async iterators. @internal */
 
-import type { RawSubscription } from './raw.js';
+import type { WasmSubscription } from './wasm/annals.js';
+
+type RawSubscription = Pick<WasmSubscription, 'next' | 'nextBuffered' | 'close' | 'position'>;
 import { fromRaw } from './translate.js';
 import type { Subscription } from './types.js';
 

@@ -6,7 +6,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import type { RawConflicts, RawStore, RawSync } from './raw.js';
+import type { RawAnswer, RawTransport, WasmConflicts, WasmStore, WasmSync } from './wasm/annals.js';
 import { fromRaw } from './translate.js';
 import type {
   Conflict,
@@ -21,11 +21,6 @@ import type {
 /** How long one request may take before it counts as a network failure. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
 interface Waiter {
   known: number;
   resolve: (head: number) => void;
@@ -36,7 +31,7 @@ interface Waiter {
  * What the engine calls: `push`, `pull`, `notice`, `sleep`, `close`. Requests resolve
  * `{ status, body }` and reject only when the server cannot be reached; nothing here retries.
  */
-export class HttpTransport {
+export class HttpTransport implements RawTransport {
   readonly #base: string;
   readonly #token: string;
   readonly #closed = new AbortController();
@@ -50,11 +45,11 @@ export class HttpTransport {
     this.#token = token;
   }
 
-  push(body: unknown): Promise<Answer> {
+  push(body: unknown): Promise<RawAnswer> {
     return this.#request('/v1/push', { method: 'POST', body: JSON.stringify(body) });
   }
 
-  pull(after: number, limit: number): Promise<Answer> {
+  pull(after: number, limit: number): Promise<RawAnswer> {
     return this.#request(`/v1/pull?after=${after}&limit=${limit}`, { method: 'GET' });
   }
 
@@ -106,7 +101,7 @@ export class HttpTransport {
     };
   }
 
-  async #request(path: string, init: { method: string; body?: string }): Promise<Answer> {
+  async #request(path: string, init: { method: string; body?: string }): Promise<RawAnswer> {
     const { signal, done } = this.#signal(true);
     try {
       const headers = this.#headers(init.body === undefined ? undefined : { 'content-type': 'application/json' });
@@ -213,11 +208,11 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 /** The conflicts of a store as an async iterable; each has `resolve`. */
 class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Conflict<D, M>> {
-  readonly #raw: RawConflicts;
-  readonly #store: RawStore;
+  readonly #raw: WasmConflicts;
+  readonly #store: WasmStore;
   #closed = false;
 
-  constructor(raw: RawConflicts, store: RawStore) {
+  constructor(raw: WasmConflicts, store: WasmStore) {
     this.#raw = raw;
     this.#store = store;
   }
@@ -263,14 +258,14 @@ class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Con
 
 /** A store's sync: the engine (in wasm) over an {@link HttpTransport}. */
 export class SyncHandle implements Sync {
-  readonly #raw: RawSync;
-  readonly #store: RawStore;
+  readonly #raw: WasmSync;
+  readonly #store: WasmStore;
   readonly #onClose: () => void;
   #signal: AbortSignal | undefined;
   #closed = false;
   readonly #onAbort = (): void => void this.close();
 
-  constructor(store: RawStore, options: SyncOptions, onClose: () => void) {
+  constructor(store: WasmStore, options: SyncOptions, onClose: () => void) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object { url, token, live?, signal? }', 'options');
     }

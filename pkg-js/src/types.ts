@@ -79,6 +79,8 @@ export interface ReadAllOptions {
   limit?: number;
   /** Only events of these types. */
   types?: string[];
+  /** Only events of these streams, by exact name (`'Order-1'` is not `'Order-10'`). */
+  streams?: string[];
   /** Only events of streams whose name starts with this, e.g. `'Order-'`. */
   streamPrefix?: string;
 }
@@ -90,6 +92,8 @@ export interface SubscribeOptions {
   checkpoint?: string;
   /** Only events of these types. */
   types?: string[];
+  /** Only events of these streams, by exact name (`'Order-1'` is not `'Order-10'`). */
+  streams?: string[];
   /** Only events of streams whose name starts with this. */
   streamPrefix?: string;
   /** Aborting closes the subscription; an already aborted signal yields nothing. */

@@ -8,18 +8,33 @@ use js_sys::{Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::{error_to_js, expected_to_js};
 use super::AnyBackend;
 use crate::core::sync::{
-    Conflict, ConflictFeed, ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal,
+    ConflictFeed, ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal,
     Resolution, SyncEngine, SyncError, SyncErrorCode, SyncOptions, Transport,
 };
 use crate::core::{safe_integer, AppendResult, Error, Store, Uuid};
-use crate::js::{get, json_bytes, set};
+use crate::js::{
+    conflict_to_js, count as count_argument, error_to_js, expected_to_js, get, json_bytes, set, sync_status_to_js,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TRANSPORT: &str = r#"
+/** An HTTP exchange as the transport reports it: the status and the parsed JSON body (`undefined` when not JSON). */
+export interface RawAnswer { status: number; body: unknown }
+/** What `WasmStore.sync` is handed (`SyncTransport`). */
+export interface RawTransport {
+  push(body: unknown): Promise<RawAnswer>;
+  pull(after: number, limit: number): Promise<RawAnswer>;
+  notice(known: number): Promise<number>;
+  sleep(ms: number): Promise<void>;
+  close(): void;
+}
+"#;
 
 #[wasm_bindgen]
 extern "C" {
-    /// What `pkg-js/src/sync.ts` hands in: HTTP and timers, nothing decided.
+    /// What `pkg-js/src/sync.ts` hands in (`RawTransport`): HTTP and timers, nothing decided.
     pub type SyncTransport;
     /// `POST /v1/push` with `body` as JSON: resolves `{ status, body }` (`body` parsed JSON or
     /// `undefined`); rejects when the server cannot be reached.
@@ -217,17 +232,9 @@ impl WasmSync {
     }
 
     /// `{ pending, serverPosition, connected, error }` as of the engine's last step.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "RawSyncState")]
     pub fn state(&self) -> JsValue {
-        let status = self.engine.status();
-        let object = Object::new();
-        set(&object, "pending", &JsValue::from_f64(status.pending as f64));
-        set(&object, "serverPosition", &JsValue::from_f64(status.server_position as f64));
-        set(&object, "connected", &JsValue::from_bool(status.connected));
-        if let Some(error) = status.error {
-            set(&object, "error", &error_to_js(error));
-        }
-        object.into()
+        sync_status_to_js(self.engine.status())
     }
 
     /// Stops the engine and the transport: no request, stream or timer is left.
@@ -235,18 +242,6 @@ impl WasmSync {
         self.engine.close();
         self.engine.transport().0.close();
     }
-}
-
-/// A conflict as JavaScript sees it (the TypeScript layer adds `resolve`).
-fn conflict_to_js(conflict: &Conflict<JsValue>) -> JsValue {
-    let object = Object::new();
-    set(&object, "key", &JsValue::from_f64(conflict.key as f64));
-    set(&object, "stream", &JsValue::from_str(&conflict.stream));
-    set(&object, "expected", &expected_to_js(conflict.expected));
-    set(&object, "actual", &conflict.actual.map_or(JsValue::NULL, |a| JsValue::from_f64(a as f64)));
-    set(&object, "reason", &JsValue::from_str(conflict.reason.as_str()));
-    set(&object, "events", &super::convert::events_to_js(&conflict.events));
-    object.into()
 }
 
 /// The store's conflicts, each once, then live.
@@ -262,6 +257,7 @@ pub(super) fn conflicts(store: Rc<Store<AnyBackend>>) -> Result<WasmConflicts, E
 #[wasm_bindgen]
 impl WasmConflicts {
     /// The next conflict, or `undefined` once closed.
+    #[wasm_bindgen(unchecked_return_type = "RawConflict | undefined")]
     pub async fn next(&self) -> Result<JsValue, JsValue> {
         let feed = self.feed.clone();
         match feed.next().await {
@@ -279,7 +275,7 @@ impl WasmConflicts {
 
 /// Resolves conflict `key` with `'rebase'` or `'discard'`.
 pub(super) async fn resolve(store: Rc<Store<AnyBackend>>, key: JsValue, action: JsValue) -> Result<(), Error> {
-    let key = super::convert::count(&key, "key")?;
+    let key = count_argument(&key, "key")?;
     let action: Option<String> = action.as_string();
     let resolution = action
         .as_deref()

@@ -25,7 +25,7 @@ macro_rules! suite {
             duplicate_event_ids, invalid_input_leaves_store_unchanged, paging_over_10k_events,
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
-            snapshots, close_ends_everything, batch_outcomes_are_independent,
+            snapshots, close_ends_everything, batch_outcomes_are_independent, exact_stream_filters,
             concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
@@ -648,7 +648,7 @@ pub async fn invalid_input_leaves_store_unchanged<B: Backend>(store: Rc<Store<B>
             ReadAllOptions {
                 filter: Filter {
                     types: Some(vec![]),
-                    stream_prefix: None
+                    ..Default::default()
                 },
                 ..Default::default()
             }
@@ -713,7 +713,7 @@ pub async fn paging_over_10k_events<B: Backend>(store: Rc<Store<B>>) {
         ReadAllOptions {
             filter: Filter {
                 types: Some(vec!["Rare".into()]),
-                stream_prefix: None,
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -725,8 +725,8 @@ pub async fn paging_over_10k_events<B: Backend>(store: Rc<Store<B>>) {
         &store,
         ReadAllOptions {
             filter: Filter {
-                types: None,
                 stream_prefix: Some("Invoice-".into()),
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -865,6 +865,7 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
         filter: Filter {
             types: Some(vec!["Paid".into()]),
             stream_prefix: Some("Order-".into()),
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -889,6 +890,50 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
     let b = subscription.next().await.unwrap().unwrap();
     assert_eq!((a.position, a.stream.as_str()), (2, "Order-1"));
     assert_eq!((b.position, b.stream.as_str()), (4, "Order-2"));
+}
+
+/// `streams` selects streams by their exact names, where `streamPrefix: "Order-1"` also
+/// matches `Order-10`; reads and subscriptions alike, combined with the other parts.
+pub async fn exact_stream_filters<B: Backend>(store: Rc<Store<B>>) {
+    for (stream, n) in [("Order-1", 1), ("Order-10", 2), ("Order-2", 3), ("Order-1", 4), ("Cart-1", 5)] {
+        store.append(stream, vec![event(if n == 4 { "Paid" } else { "Placed" }, n)], ExpectedVersion::Any).await.unwrap();
+    }
+    let read = |filter: Filter| {
+        let store = store.clone();
+        async move { positions(&read_all(&store, ReadAllOptions { filter, ..Default::default() }).await) }
+    };
+    let streams = |names: &[&str]| Some(names.iter().map(|s| String::from(*s)).collect::<Vec<_>>());
+    assert_eq!(read(Filter { streams: streams(&["Order-1"]), ..Default::default() }).await, vec![1, 4]);
+    assert_eq!(read(Filter { stream_prefix: Some("Order-1".into()), ..Default::default() }).await, vec![1, 2, 4]);
+    assert_eq!(read(Filter { streams: streams(&["Cart-1", "Order-2"]), ..Default::default() }).await, vec![3, 5]);
+    let paid = Filter { streams: streams(&["Order-1", "Order-10"]), types: Some(vec!["Placed".into()]), ..Default::default() };
+    assert_eq!(read(paid).await, vec![1, 2]);
+    assert_eq!(read(Filter { streams: streams(&["Order-3"]), ..Default::default() }).await, Vec::<u64>::new());
+    let backward = ReadAllOptions {
+        direction: Direction::Backward,
+        filter: Filter { streams: streams(&["Order-1"]), ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(positions(&read_all(&store, backward).await), vec![4, 1]);
+
+    let options = SubscribeOptions { filter: Filter { streams: streams(&["Order-10"]), ..Default::default() }, ..Default::default() };
+    let subscription = Subscription::new(store.clone(), options).unwrap();
+    store.append("Order-10", vec![event("Shipped", 6)], ExpectedVersion::Any).await.unwrap();
+    store.append("Order-1", vec![event("Shipped", 7)], ExpectedVersion::Any).await.unwrap();
+    store.append("Order-10", vec![event("Shipped", 8)], ExpectedVersion::Any).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(subscription.next().await.unwrap().unwrap().position);
+    }
+    assert_eq!(got, vec![2, 6, 8]);
+
+    for (streams, field) in [(Some(vec![]), "streams"), (Some(vec![String::new()]), "streams[0]")] {
+        let filter = Filter { streams, ..Default::default() };
+        let all = AllReader::new(store.clone(), ReadAllOptions { filter: filter.clone(), ..Default::default() });
+        assert!(matches!(all, Err(Error::InvalidArgument { field: ref f, .. }) if f == field), "{field}");
+        let sub = Subscription::new(store.clone(), SubscribeOptions { filter, ..Default::default() });
+        assert!(matches!(sub, Err(Error::InvalidArgument { field: ref f, .. }) if f == field), "{field}");
+    }
 }
 
 /// `next_buffered` hands over exactly what `next` would, in the same order, with the same

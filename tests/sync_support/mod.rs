@@ -2,7 +2,8 @@
 //! annals-server does over PostgreSQL), pages pulls by whole appends, and announces heads.
 //! Devices reach it through a [`Link`] that can be taken offline, lose push answers after the
 //! server committed, and records the backoff it was asked to wait. Devices may keep payloads
-//! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers.
+//! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers. Test
+//! files using it declare `mod conformance;` too (its read helpers).
 #![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
@@ -265,28 +266,12 @@ pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>
 
 /// Every event of `stream` in the store, in version order.
 pub async fn stream<B: Backend>(store: &Rc<Store<B>>, stream: &str) -> Vec<RecordedEvent> {
-    let mut reader = StreamReader::new(store.clone(), stream, ReadStreamOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_stream(store, stream, ReadStreamOptions::default()).await
 }
 
 /// Every event in the store, in local order.
 pub async fn all<B: Backend>(store: &Rc<Store<B>>) -> Vec<RecordedEvent> {
-    let mut reader = AllReader::new(store.clone(), ReadAllOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_all(store, ReadAllOptions::default()).await
 }
 
 /// What convergence compares: ids, versions, types, data, metadata, server positions.
