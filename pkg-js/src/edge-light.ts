@@ -8,17 +8,12 @@
 
 import compiled from './wasm/annals_bg.wasm?module';
 import type { EventStore, OpenStoreOptions } from './types.js';
-import { importedModule, wasmEntry, type WasmSource } from './wasm-load.js';
+import { importedEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-const entry = wasmEntry(
-  importedModule(
-    compiled,
-    "Bundle with Next.js or Vercel's builder, which turn a `.wasm?module` import into a WebAssembly.Module.",
-  ),
-);
+const entry = importedEntry(compiled, 'edge-light');
 
 /**
  * Instantiates the wasm module from `source` (default: the imported binary). Not needed on

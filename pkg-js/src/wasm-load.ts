@@ -54,13 +54,21 @@ export interface WasmLocation {
   readonly fix: string;
 }
 
+// What an entry whose binary is imported compiled needs from the platform's bundler.
+const COMPILED_BY = {
+  workerd:
+    'Bundle with wrangler (or give `.wasm` imports the CompiledWasm rule) so that annals_bg.wasm arrives as a WebAssembly.Module.',
+  'edge-light':
+    "Bundle with Next.js or Vercel's builder, which turn a `.wasm?module` import into a WebAssembly.Module.",
+};
+
 /**
- * Where the binary is for an entry that imports it, compiled by the platform's bundler
- * (Cloudflare Workers, Vercel's edge). `fix` says which bundler that takes.
+ * The entry whose binary is imported, compiled by the platform's bundler: Cloudflare Workers
+ * (`workerd`) or Vercel's edge (`edge-light`).
  * @internal
  */
-export function importedModule(compiled: WebAssembly.Module, fix: string): WasmLocation {
-  return { default: () => compiled, get: (url) => fetch(url), fix };
+export function importedEntry(compiled: WebAssembly.Module, platform: keyof typeof COMPILED_BY): WasmEntry {
+  return wasmEntry({ default: () => compiled, get: (url) => fetch(url), fix: COMPILED_BY[platform] });
 }
 
 /** What an entry point exports besides the errors and types. @internal */

@@ -8,17 +8,12 @@
 
 import compiled from './wasm/annals_bg.wasm';
 import type { EventStore, OpenStoreOptions } from './types.js';
-import { importedModule, wasmEntry, type WasmSource } from './wasm-load.js';
+import { importedEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-const entry = wasmEntry(
-  importedModule(
-    compiled,
-    'Bundle with wrangler (or give `.wasm` imports the CompiledWasm rule) so that annals_bg.wasm arrives as a WebAssembly.Module.',
-  ),
-);
+const entry = importedEntry(compiled, 'workerd');
 
 /**
  * Instantiates the wasm module from `source` (default: the imported binary). Not needed in
