@@ -147,9 +147,9 @@ async function checkBuilt(dir) {
   return shipped(dist);
 }
 
-/** Builds the app with Vite 8 (its config file included) and checks it. */
-async function viteBuild(dir) {
-  const { build } = await import('vite');
+/** Builds the app with `vite` (the npm package, aliased per major; config file included) and checks it. */
+async function viteBuild(dir, vite = 'vite') {
+  const { build } = await import(vite);
   await build({ root: dir, logLevel: 'silent' });
   return checkBuilt(dir);
 }
@@ -166,9 +166,10 @@ async function viteDev(vite, root, fn) {
   }
 }
 
-packaging('Vite 8 (build)', async () => {
-  return viteBuild(await app('vite8-build', 'shared', 'browser'));
-});
+for (const major of [8, 7, 6, 5]) {
+  packaging(`Vite ${major} (build)`, async () =>
+    viteBuild(await app(`vite${major}-build`, 'shared', 'browser'), major === 8 ? 'vite' : `vite${major}`));
+}
 
 for (const major of [8, 7, 6, 5]) {
   // Vite 8 needs no configuration; 5–7 need the one line of apps/vite-dev/vite.config.js.
