@@ -1,6 +1,6 @@
 //! Model-based tests: random sequences of operations run against the real `Store` — on the
 //! memory backend, and on the memory backend behind `conformance::Instrumented::yielding` —
-//! and against a plain reference model written from the contract (`API.md`,
+//! and against a plain reference model written from the contract (`docs/api.md`,
 //! `docs/design.md`) without any of the store's own logic. Every outcome (results, errors
 //! with their fields, reads, deliveries) and the whole stored state are compared after every
 //! operation.

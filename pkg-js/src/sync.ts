@@ -8,6 +8,7 @@
 import { InvalidArgumentError } from './errors.js';
 import type { RawAnswer, RawTransport, WasmConflicts, WasmStore, WasmSync } from './wasm/annals.js';
 import { fromRaw } from './translate.js';
+import type { Upcast } from './upcast.js';
 import type {
   Conflict,
   ConflictResolution,
@@ -210,11 +211,13 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Conflict<D, M>> {
   readonly #raw: WasmConflicts;
   readonly #store: WasmStore;
+  readonly #upcast: Upcast;
   #closed = false;
 
-  constructor(raw: WasmConflicts, store: WasmStore) {
+  constructor(raw: WasmConflicts, store: WasmStore, upcast: Upcast) {
     this.#raw = raw;
     this.#store = store;
+    this.#upcast = upcast;
   }
 
   [Symbol.asyncIterator](): this {
@@ -235,7 +238,7 @@ class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Con
     const { key, ...fields } = raw;
     const conflict = Object.freeze({
       ...fields,
-      events: fields.events as RecordedEvent<D, M>[],
+      events: fields.events.map(this.#upcast) as RecordedEvent<D, M>[],
       resolve: async (action: ConflictResolution): Promise<void> => {
         try {
           await store.resolve(key, action);
@@ -265,7 +268,10 @@ export class SyncHandle implements Sync {
   #closed = false;
   readonly #onAbort = (): void => void this.close();
 
-  constructor(store: WasmStore, options: SyncOptions, onClose: () => void) {
+  readonly #upcast: Upcast;
+
+  /** `upcast` is applied to the events of conflicts. */
+  constructor(store: WasmStore, options: SyncOptions, onClose: () => void, upcast: Upcast) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object { url, token, live?, signal? }', 'options');
     }
@@ -279,6 +285,7 @@ export class SyncHandle implements Sync {
     this.#signal = checkedSignal(signal, 'signal');
     this.#store = store;
     this.#onClose = onClose;
+    this.#upcast = upcast;
     try {
       this.#raw = store.sync(new HttpTransport(url, token), { live });
     } catch (e) {
@@ -304,7 +311,7 @@ export class SyncHandle implements Sync {
 
   conflicts<D = unknown, M extends object = Record<string, unknown>>(): AsyncIterableIterator<Conflict<D, M>> {
     try {
-      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store);
+      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store, this.#upcast);
     } catch (e) {
       throw fromRaw(e);
     }

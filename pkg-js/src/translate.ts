@@ -34,7 +34,7 @@ export function fromRaw(raw: unknown): unknown {
     case 'QuotaExceededError':
       return new QuotaExceededError(message, r.cause);
     case 'StoreClosedError':
-      return new StoreClosedError(message || undefined);
+      return new StoreClosedError(message || undefined, r.reason);
     case 'SyncError':
       return new SyncError(message, r.code);
     default:

@@ -1,4 +1,4 @@
-// Appending: expected versions, idempotency, duplicate ids and invalid input (API.md "Appending").
+// Appending: expected versions, idempotency, duplicate ids and invalid input (docs/api.md "Appending").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {

@@ -1,4 +1,4 @@
-// Paged reads over 10k events against a plain reference model (API.md "Reading").
+// Paged reads over 10k events against a plain reference model (docs/api.md "Reading").
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { openStore, InvalidArgumentError, isInvalidArgumentError, isStoreClosedError, StoreClosedError } from 'annals';

@@ -132,6 +132,12 @@ pub trait Backend {
         let _ = notifier;
     }
 
+    /// Whether the storage closed itself underneath because another context opened it at a
+    /// newer schema: the store then closes with [`Error::ClosedByUpgrade`].
+    fn superseded(&self) -> bool {
+        false
+    }
+
     /// Releases the storage. No other call follows.
     fn close(&self) {}
 }

@@ -36,6 +36,10 @@ pub enum Error {
     Storage(StorageError),
     /// The store was closed before or during the call.
     StoreClosed,
+    /// Another context (a tab or worker with newer code) opened the store's database at a
+    /// newer schema, so this store closed its connection to let the upgrade proceed. Reopen
+    /// the store (reload) with the code that knows the new schema.
+    ClosedByUpgrade,
     /// Talking to the sync server failed, or its answer contradicts this store; nothing about
     /// the store's contents was decided by it.
     Sync(SyncError),
@@ -61,7 +65,7 @@ impl Error {
                 ..
             }) => ErrorCode::QuotaExceeded,
             Error::Storage(_) => ErrorCode::Storage,
-            Error::StoreClosed => ErrorCode::StoreClosed,
+            Error::StoreClosed | Error::ClosedByUpgrade => ErrorCode::StoreClosed,
             Error::Sync(_) => ErrorCode::Sync,
         }
     }
@@ -137,6 +141,9 @@ impl fmt::Display for Error {
             Error::InvalidArgument { field, reason } => write!(f, "{field}: {reason}"),
             Error::Storage(e) => write!(f, "storage failed: {e}"),
             Error::StoreClosed => f.write_str("the store is closed"),
+            Error::ClosedByUpgrade => f.write_str(
+                "the store is closed: another tab or worker opened its database at a newer schema (versionchange)",
+            ),
             Error::Sync(e) => write!(f, "{e}"),
         }
     }

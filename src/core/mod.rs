@@ -11,6 +11,7 @@ mod error;
 mod event;
 mod filter;
 mod group;
+mod import;
 mod memory;
 mod notify;
 mod read;
@@ -32,6 +33,7 @@ pub use event::{
     MAX_NAME_CHARS, MAX_SAFE_INTEGER,
 };
 pub use filter::Filter;
+pub use import::ImportedEvent;
 pub use select::{first, Either};
 pub use memory::MemoryBackend;
 pub use notify::{Changed, Notifier};

@@ -8,7 +8,9 @@ use js_sys::Object;
 use wasm_bindgen::JsValue;
 
 use super::{string_from_js, try_is_array, try_items, try_read, value_from_js, THREW};
-use crate::core::{safe_integer, Direction, Error, EventInput, ExpectedVersion, Filter, Snapshot, Start};
+use crate::core::{
+    safe_integer, Direction, Error, EventInput, ExpectedVersion, Filter, ImportedEvent, Snapshot, Start,
+};
 
 /// `object[key]` of caller input, as the argument `field`.
 fn read(object: &JsValue, key: &str, field: &str) -> Result<JsValue, Error> {
@@ -177,6 +179,33 @@ fn event(js: &JsValue, field: &str) -> Result<EventInput, Error> {
     let id = read(js, "id", &at("id"))?;
     let id = if id.is_undefined() { None } else { Some(string(&id, &at("id"))?) };
     Ok(EventInput { event_type, data, metadata, id })
+}
+
+/// The events of an import, `{ id, stream, type, version, recordedAt, data, metadata? }` each
+/// (an exported line parsed), named `events[first]`, `events[first + 1]` …
+pub fn imported_events(list: &JsValue, first: u64) -> Result<Vec<ImportedEvent>, Error> {
+    if !is_array(list, "events")? {
+        return Err(Error::invalid("events", "must be an array of exported events"));
+    }
+    items(list, "events")?
+        .iter()
+        .zip(first..)
+        .map(|(js, index)| {
+            let field = format!("events[{index}]");
+            let at = |name: &str| format!("{field}.{name}");
+            let event = event(js, &field)?;
+            let recorded_at = read(js, "recordedAt", &at("recordedAt"))?
+                .as_f64()
+                .filter(|n| n.is_finite())
+                .ok_or_else(|| Error::invalid(at("recordedAt"), "must be a number of milliseconds"))?;
+            Ok(ImportedEvent {
+                stream: string(&read(js, "stream", &at("stream"))?, &at("stream"))?,
+                version: count(&read(js, "version", &at("version"))?, &at("version"))?,
+                event,
+                recorded_at,
+            })
+        })
+        .collect()
 }
 
 /// A snapshot `{ version, state }`.

@@ -43,6 +43,12 @@ export function jsonBytes(value) {
   }
   return n;
 }
+export function abandonOpen(request) {
+  request.onblocked = null;
+  request.onupgradeneeded = () => request.transaction.abort();
+  request.onsuccess = () => request.result.close();
+  request.onerror = (event) => event.preventDefault();
+}
 export function defineData(object, key, value) {
   Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
 }
@@ -71,6 +77,10 @@ extern "C" {
     /// The length in UTF-8 bytes of `JSON.stringify(value)`.
     #[wasm_bindgen(js_name = jsonBytes)]
     pub(crate) fn json_bytes(value: &JsValue) -> f64;
+    /// Gives up an `IDBOpenDBRequest`: its handlers become JavaScript functions that abort the
+    /// upgrade should it start after all, and close the connection should it open.
+    #[wasm_bindgen(js_name = abandonOpen)]
+    pub(crate) fn abandon_open(request: &web_sys::IdbOpenDbRequest);
     /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
     /// `__proto__` key stays data and never sets the prototype.
     #[wasm_bindgen(js_name = defineData)]

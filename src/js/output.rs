@@ -36,7 +36,7 @@ export type RawError = Error & { readonly errorCode: ErrorCode } & (
   | { readonly name: 'DuplicateEventIdError'; readonly id: string }
   | { readonly name: 'InvalidArgumentError'; readonly field: string }
   | { readonly name: 'StorageError' | 'QuotaExceededError'; readonly cause: unknown }
-  | { readonly name: 'StoreClosedError' }
+  | { readonly name: 'StoreClosedError'; readonly reason: 'close' | 'versionchange' }
   | { readonly name: 'SyncError'; readonly code: 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol' }
 );
 /** `conflict_to_js`. */
@@ -110,7 +110,8 @@ pub fn error_to_js(error: Error) -> JsValue {
             set(object, "cause", &cause);
         }
         Error::Sync(e) => set(object, "code", &JsValue::from_str(e.code.as_str())),
-        _ => {}
+        Error::StoreClosed => set(object, "reason", &JsValue::from_str("close")),
+        Error::ClosedByUpgrade => set(object, "reason", &JsValue::from_str("versionchange")),
     }
     js.into()
 }

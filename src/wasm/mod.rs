@@ -86,6 +86,18 @@ impl WasmStore {
             .map_err(js_err)
     }
 
+    /// Imports exported events (`js::imported_events`), the first of them the `first`-th of
+    /// the import: each appended at its own version with its own id (see `Store::import`).
+    #[wasm_bindgen(js_name = importEvents)]
+    pub async fn import_events(&self, events: JsValue, first: JsValue) -> JsResult<()> {
+        let store = self.store.clone();
+        let call = async {
+            let first = js::count(&first, "first")?;
+            store.import(js::imported_events(&events, first)?, first).await
+        };
+        call.await.map_err(js_err)
+    }
+
     /// The stream's last version, 0 if none.
     #[wasm_bindgen(js_name = streamVersion, unchecked_return_type = "number")]
     pub async fn stream_version(&self, stream: JsValue) -> JsResult {
@@ -200,6 +212,15 @@ impl WasmStore {
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(js_err(e)),
         }
+    }
+
+    /// What the store keeps its events in: `'indexeddb'` or `'memory'` (what `'auto'` chose).
+    #[wasm_bindgen(getter, unchecked_return_type = "'indexeddb' | 'memory'")]
+    pub fn storage(&self) -> JsValue {
+        JsValue::from_str(match self.store.backend() {
+            AnyBackend::Memory(_) => "memory",
+            AnyBackend::IndexedDb(_) => "indexeddb",
+        })
     }
 
     /// Closes the store; subscriptions end and later calls reject with `StoreClosedError`.

@@ -26,6 +26,7 @@ macro_rules! suite {
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
             snapshots, close_ends_everything, batch_outcomes_are_independent, exact_stream_filters,
+            import_keeps_ids_and_versions_and_is_idempotent,
             concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
@@ -934,6 +935,85 @@ pub async fn exact_stream_filters<B: Backend>(store: Rc<Store<B>>) {
         let sub = Subscription::new(store.clone(), SubscribeOptions { filter, ..Default::default() });
         assert!(matches!(sub, Err(Error::InvalidArgument { field: ref f, .. }) if f == field), "{field}");
     }
+}
+
+/// Events as an export holds them: `(stream, version, id number, type)`, recorded at 1000 + n.
+fn exported(events: &[(&str, u64, u32, &str)]) -> Vec<ImportedEvent> {
+    events
+        .iter()
+        .map(|&(stream, version, n, event_type)| ImportedEvent {
+            stream: stream.into(),
+            version,
+            event: EventInput::new(event_type, Value::object([("n", Value::from(n as i64))]))
+                .with_id(id(n))
+                .with_metadata(Value::object([("by", Value::from("import"))])),
+            recorded_at: 1000.0 + n as f64,
+        })
+        .collect()
+}
+
+/// An import puts each event at its version with its id, type, data, metadata and time;
+/// importing what stands writes nothing; a stream whose history differs refuses; invalid
+/// input writes nothing.
+pub async fn import_keeps_ids_and_versions_and_is_idempotent<B: Backend>(store: Rc<Store<B>>) {
+    let first = exported(&[("Order-1", 1, 1, "Placed"), ("Cart-1", 1, 2, "Added"), ("Order-1", 2, 3, "Paid")]);
+    store.import(first.clone(), 0).await.unwrap();
+    let all = read_all(&store, ReadAllOptions::default()).await;
+    let seen: Vec<_> = all.iter().map(|e| (e.stream.as_str(), e.version, e.position, e.id.to_string(), e.recorded_at)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("Order-1", 1, 1, id(1), 1001.0),
+            ("Cart-1", 1, 2, id(2), 1002.0),
+            ("Order-1", 2, 3, id(3), 1003.0),
+        ]
+    );
+    assert_eq!(all[2].event_type, "Paid");
+    assert_eq!(all[2].metadata, Value::object([("by", Value::from("import"))]));
+    assert_eq!(all[2].data, Value::object([("n", Value::from(3i64))]));
+
+    // Again, and again with more: what stands is skipped, the rest follows at its versions.
+    store.import(first.clone(), 0).await.unwrap();
+    assert_eq!(contents(&store).await.len(), 3);
+    let more = exported(&[("Order-1", 1, 1, "Placed"), ("Order-1", 2, 3, "Paid"), ("Order-1", 3, 4, "Shipped")]);
+    store.import(more, 0).await.unwrap();
+    assert_eq!(read_stream(&store, "Order-1", ReadStreamOptions::default()).await.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(), vec![id(1), id(3), id(4)]);
+    assert_eq!(store.known_head(), 4);
+
+    // A stream with another history: refused, nothing of that event written.
+    let before = contents(&store).await;
+    let other = exported(&[("Order-1", 2, 9, "Cancelled")]);
+    assert_eq!(
+        store.import(other, 0).await,
+        Err(Error::WrongExpectedVersion { stream: "Order-1".into(), expected: ExpectedVersion::Exact(1), actual: 3 })
+    );
+    // An id standing for another event.
+    let taken = exported(&[("Cart-1", 2, 3, "Paid")]);
+    assert_eq!(store.import(taken, 0).await, Err(Error::DuplicateEventId { id: id(3) }));
+    assert_eq!(contents(&store).await, before);
+
+    // Invalid input, named by its index in the import (`first` onward): nothing written.
+    let mut no_id = exported(&[("New-1", 1, 20, "A"), ("New-1", 2, 21, "B")]);
+    no_id[1].event.id = None;
+    let mut version_zero = exported(&[("New-1", 1, 20, "A")]);
+    version_zero[0].version = 0;
+    let bad_type = exported(&[("New-1", 1, 20, "")]);
+    let bad_stream = exported(&[("", 1, 20, "A")]);
+    let mut bad_data = exported(&[("New-1", 1, 20, "A")]);
+    bad_data[0].event.data = Value::from(f64::NAN);
+    for (events, field) in [
+        (no_id, "events[11].id"),
+        (version_zero, "events[10].version"),
+        (bad_type, "events[10].type"),
+        (bad_stream, "events[10].stream"),
+        (bad_data, "events[10].data"),
+    ] {
+        match store.import(events, 10).await {
+            Err(Error::InvalidArgument { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: expected InvalidArgument, got {other:?}"),
+        }
+    }
+    assert_eq!(contents(&store).await, before);
 }
 
 /// `next_buffered` hands over exactly what `next` would, in the same order, with the same

@@ -265,6 +265,8 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     /// Waits until no round runs, and takes the turn.
     async fn turn(&self) -> Result<Turn<'_>, Error> {
         loop {
+            // The store's own reason first (closed by another context's upgrade, say).
+            self.store.ensure_open()?;
             if self.is_closed() {
                 return Err(Error::StoreClosed);
             }
