@@ -6,6 +6,7 @@ import { PagedIterable } from './iterable.js';
 import type { WasmStore } from './wasm/annals.js';
 import type * as Wasm from './wasm/annals.js';
 import { SubscriptionIterator } from './subscription.js';
+import { signalOption } from './signal.js';
 import { SyncHandle } from './sync.js';
 import { exportEvents, importEvents } from './transfer.js';
 import { fromRaw } from './translate.js';
@@ -43,16 +44,6 @@ async function call<T>(f: () => Promise<T>): Promise<T> {
   } catch (e) {
     throw fromRaw(e);
   }
-}
-
-function isAbortSignal(s: unknown): s is AbortSignal {
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof (s as AbortSignal).aborted === 'boolean' &&
-    typeof (s as AbortSignal).addEventListener === 'function' &&
-    typeof (s as AbortSignal).removeEventListener === 'function'
-  );
 }
 
 class Store implements EventStore {
@@ -107,21 +98,8 @@ class Store implements EventStore {
   }
 
   subscribe<D, M extends object>(options?: SubscribeOptions): Subscription<RecordedEvent<D, M>> {
-    let signal: AbortSignal | undefined;
-    if (typeof options === 'object' && options !== null) {
-      // Read once, as caller input: a getter or a Proxy trap may throw. The wasm side reads
-      // only the options it knows, so `signal` travels along unread.
-      let s: unknown;
-      let valid: boolean;
-      try {
-        s = options.signal;
-        valid = s === undefined || isAbortSignal(s);
-      } catch {
-        throw new InvalidArgumentError('signal could not be read: a getter or Proxy trap threw', 'signal');
-      }
-      if (!valid) throw new InvalidArgumentError('signal must be an AbortSignal', 'signal');
-      signal = s as AbortSignal | undefined;
-    }
+    // The wasm side reads only the options it knows, so `signal` travels along unread.
+    const signal = signalOption(options);
     let sub;
     try {
       sub = this.#raw.subscribe(options);

@@ -6,6 +6,7 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
+import { signalOption } from './signal.js';
 import type { RawAnswer, RawTransport, WasmConflicts, WasmStore, WasmSync } from './wasm/annals.js';
 import { fromRaw } from './translate.js';
 import type { Upcast } from './upcast.js';
@@ -183,19 +184,6 @@ export class HttpTransport implements RawTransport {
   }
 }
 
-function checkedSignal(signal: unknown, field: string): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof (signal as AbortSignal).aborted === 'boolean' &&
-    typeof (signal as AbortSignal).addEventListener === 'function'
-  ) {
-    return signal as AbortSignal;
-  }
-  throw new InvalidArgumentError(`${field} must be an AbortSignal`, field);
-}
-
 /** Rejects with the signal's reason once it aborts; `promise` otherwise. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
@@ -275,14 +263,14 @@ export class SyncHandle implements Sync {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object { url, token, live?, signal? }', 'options');
     }
-    const { url, token, live, signal } = options;
+    const { url, token, live } = options;
     if (typeof url !== 'string' || !/^https?:\/\/[^/]/.test(url)) {
       throw new InvalidArgumentError('url must be an http(s) URL of an annals server', 'url');
     }
     if (typeof token !== 'string' || token === '') {
       throw new InvalidArgumentError('token must be a non-empty string', 'token');
     }
-    this.#signal = checkedSignal(signal, 'signal');
+    this.#signal = signalOption(options);
     this.#store = store;
     this.#onClose = onClose;
     this.#upcast = upcast;
@@ -301,7 +289,7 @@ export class SyncHandle implements Sync {
   }
 
   async flush(options?: FlushOptions): Promise<void> {
-    const signal = checkedSignal(options?.signal, 'signal');
+    const signal = signalOption(options);
     try {
       await abortable(this.#raw.flush(), signal);
     } catch (e) {
