@@ -57,3 +57,11 @@ if ! command -v geckodriver >/dev/null; then
   step "cargo install geckodriver (a few minutes, once)"
   cargo install geckodriver --locked
 fi
+
+# The packaging tests' bundlers and runtimes (tests/packaging): Vite 5–8, webpack, esbuild,
+# Rollup, wrangler and workerd, Deno, Bun and edge-runtime, all from npm.
+if [ ! -d tests/packaging/node_modules ] ||
+  [ tests/packaging/package-lock.json -nt tests/packaging/node_modules/.package-lock.json ]; then
+  step "npm ci in tests/packaging (the packaging tests' bundlers and runtimes)"
+  (cd tests/packaging && npm ci --no-audit --no-fund --loglevel=error)
+fi

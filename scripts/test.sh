@@ -53,6 +53,9 @@ limit 900 bash scripts/build.sh
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 (cd pkg-js && limit 900 npm test)
 
+step "packaging: the packed tarball built into apps by Vite 5–8 (builds and dev servers), webpack, esbuild and Rollup (run in Chromium) and run by workerd, edge-runtime, Deno, Bun, Node, a bundled Node function and a module worker"
+limit 600 node --test tests/packaging/packaging.test.mjs
+
 step "demo and multi-page tests in Chromium (Playwright)"
 limit 300 bash demo/install.sh
 limit 900 node --test tests/e2e/

@@ -5,42 +5,33 @@
  * @module
  */
 
-import init, * as wasm from './wasm/annals.js';
-import { makeOpenStore } from './store.js';
 import type { EventStore, OpenStoreOptions } from './types.js';
+import { wasmEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
+export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-/** Where the wasm binary comes from: a URL, a `Response`, its bytes, or a compiled module. */
-export type WasmSource =
-  | string
-  | URL
-  | Response
-  | BufferSource
-  | WebAssembly.Module
-  | Promise<Response | BufferSource | WebAssembly.Module>;
-
-let ready: Promise<unknown> | undefined;
+const entry = wasmEntry({
+  // This exact form lets bundlers (webpack, Vite, Parcel, Rollup's import-meta-assets plugin)
+  // see the binary and emit it beside the bundle.
+  default: () => new URL('./wasm/annals_bg.wasm', import.meta.url),
+  get: (url) => fetch(url),
+  fix:
+    'Hand the binary over before opening a store: import its URL (Vite: ' +
+    "`import url from 'annals/annals_bg.wasm?url'`; esbuild with `--loader:.wasm=file`: " +
+    "`import url from 'annals/annals_bg.wasm'`) and `await initWasm(url)`, or copy " +
+    'node_modules/annals/dist/wasm/annals_bg.wasm to where it was looked for. In Cloudflare ' +
+    'Workers, wrangler picks the `workerd` entry by itself; with another bundler, import ' +
+    "'annals/annals_bg.wasm' as a WebAssembly.Module and pass that to initWasm.",
+});
 
 /**
- * Instantiates the wasm module from `source` (default: `annals_bg.wasm` beside this file).
- * Only needed when a bundler moves the binary elsewhere; call it before `openStore`.
- * Later calls return the first call's promise.
+ * Instantiates the wasm module from `source` (default: `annals_bg.wasm` beside this file,
+ * fetched). Only needed when a bundler moves the binary elsewhere; call it before `openStore`.
+ * Later calls return the first successful call's promise. Rejects with a
+ * {@link WasmLoadError} naming the URL tried, the content type received and the likely fix.
  */
-export function initWasm(source?: WasmSource): Promise<void> {
-  ready ??= init(source === undefined ? undefined : { module_or_path: source }).catch(
-    (e: unknown) => {
-      ready = undefined; // let a later call try again
-      throw e;
-    },
-  );
-  return ready.then(() => undefined);
-}
+export const initWasm: (source?: WasmSource) => Promise<void> = entry.initWasm;
 
-/** Opens (creating if needed) a store. */
-export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = makeOpenStore(
-  async () => {
-    await initWasm();
-    return wasm;
-  },
-);
+/** Opens (creating if needed) a store; the first call instantiates the wasm module. */
+export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = entry.openStore;

@@ -26,6 +26,7 @@ export const ErrorCode = Object.freeze(
   readonly WrongExpectedVersion: 412;
   readonly Storage: 500;
   readonly Sync: 502;
+  readonly WasmLoad: 503;
   readonly QuotaExceeded: 507;
 };
 Codes satisfies typeof ErrorCode;

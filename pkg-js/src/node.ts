@@ -1,27 +1,37 @@
 /**
- * annals for Node (20+). The wasm module is read from `./wasm/annals_bg.wasm` next to this file
- * and instantiated synchronously on the first `openStore`. Node has no IndexedDB: stores are in
- * memory (`storage: 'auto'` picks memory).
+ * annals for Node (20.19+, 22.12+), Deno and Bun. The wasm module is read from
+ * `./wasm/annals_bg.wasm` next to this file on the first `openStore`, unless `initWasm` was
+ * given it first (a bundled function, which leaves the file behind). There is no IndexedDB
+ * here: stores are in memory (`storage: 'auto'` picks memory).
  * @module
  */
 
-import { readFileSync } from 'node:fs';
-import * as wasm from './wasm/annals.js';
-import { makeOpenStore } from './store.js';
+import { readFile } from 'node:fs/promises';
 import type { EventStore, OpenStoreOptions } from './types.js';
+import { wasmEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
+export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-let ready = false;
+const entry = wasmEntry({
+  default: () => new URL('./wasm/annals_bg.wasm', import.meta.url),
+  // A path or file: URL is read; another URL is fetched.
+  get: (where) =>
+    /^https?:/.test(String(where)) ? fetch(where) : readFile(/^file:/.test(String(where)) ? new URL(where) : where),
+  fix:
+    'If you bundled your code (esbuild, bun build, …) the binary was left behind: import it and ' +
+    "pass it on before opening a store: `import wasm from 'annals/annals_bg.wasm'` (esbuild: " +
+    '`--loader:.wasm=binary`), then `await initWasm(wasm)`.',
+});
 
-function load(): typeof wasm {
-  if (!ready) {
-    wasm.initSync({ module: readFileSync(new URL('./wasm/annals_bg.wasm', import.meta.url)) });
-    ready = true;
-  }
-  return wasm;
-}
+/**
+ * Instantiates the wasm module from `source`: bytes, a compiled `WebAssembly.Module`, a path
+ * or `file:` URL to read (default: `annals_bg.wasm` beside this file). Only needed when the
+ * file is not there (a bundled function); call it before `openStore`. Later calls return the
+ * first successful call's promise. Rejects with a {@link WasmLoadError} naming the path tried
+ * and the likely fix.
+ */
+export const initWasm: (source?: WasmSource) => Promise<void> = entry.initWasm;
 
-/** Opens (creating if needed) a store. */
-export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> =
-  makeOpenStore(load);
+/** Opens (creating if needed) a store; the first call instantiates the wasm module. */
+export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = entry.openStore;

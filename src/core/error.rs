@@ -96,6 +96,9 @@ pub enum ErrorCode {
     Storage = 500,
     /// Talking to the sync server failed.
     Sync = 502,
+    /// The wasm module could not be loaded. Reported by the JavaScript layer (no Rust code runs
+    /// before the module is loaded); listed here so that this stays the one list.
+    WasmLoad = 503,
     /// The storage is full (a kind of storage error).
     QuotaExceeded = 507,
 }
@@ -110,6 +113,7 @@ impl ErrorCode {
             ErrorCode::WrongExpectedVersion => "WrongExpectedVersionError",
             ErrorCode::Storage => "StorageError",
             ErrorCode::Sync => "SyncError",
+            ErrorCode::WasmLoad => "WasmLoadError",
             ErrorCode::QuotaExceeded => "QuotaExceededError",
         }
     }
@@ -167,8 +171,8 @@ mod tests {
     #[test]
     fn every_kind_has_a_distinct_number_and_a_class_name_after_it() {
         use ErrorCode::*;
-        let all = [InvalidArgument, DuplicateEventId, StoreClosed, WrongExpectedVersion, Storage, Sync, QuotaExceeded];
-        assert_eq!(all.map(ErrorCode::number), [400, 409, 410, 412, 500, 502, 507]);
+        let all = [InvalidArgument, DuplicateEventId, StoreClosed, WrongExpectedVersion, Storage, Sync, WasmLoad, QuotaExceeded];
+        assert_eq!(all.map(ErrorCode::number), [400, 409, 410, 412, 500, 502, 503, 507]);
         for code in all {
             assert_eq!(code.name(), alloc::format!("{code:?}Error"));
         }
