@@ -7,8 +7,10 @@ use annals::core::{validate_name, DEFAULT_MAX_EVENT_BYTES};
 
 /// How much one push may carry. Over `max_body_bytes`, `max_appends` or `max_events` a push
 /// is answered `413 too_large` with these limits; an event over `max_event_bytes` is invalid
-/// (`400`), as in the browser.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// (`400`), as in the browser. Every push and pull reply says them too (`limits`, camelCase),
+/// so that clients pack their pushes under them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Limits {
     /// Bytes of request body.
     pub max_body_bytes: usize,

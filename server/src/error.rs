@@ -122,14 +122,7 @@ impl IntoResponse for ServerError {
         let mut body = json!({ "error": self.code(), "message": self.to_string() });
         match &self {
             ServerError::Invalid { field, .. } => body["field"] = json!(field),
-            ServerError::TooLarge { limits, .. } => {
-                body["limits"] = json!({
-                    "maxBodyBytes": limits.max_body_bytes,
-                    "maxAppends": limits.max_appends,
-                    "maxEvents": limits.max_events,
-                    "maxEventBytes": limits.max_event_bytes,
-                })
-            }
+            ServerError::TooLarge { limits, .. } => body["limits"] = json!(limits),
             _ => {}
         }
         (status, axum::Json(body)).into_response()

@@ -109,7 +109,7 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
     let requests = Arc::new(requests);
     let result = app.committer.push(tenant.id, requests.clone()).await.map_err(pg::DbError::Shared)?;
     app.notices.advance(tenant.id, result.head);
-    let reply = encode::push_reply(&result, &requests).map_err(ServerError::Internal)?;
+    let reply = encode::push_reply(&result, &requests, app.limits).map_err(ServerError::Internal)?;
     Ok(json(StatusCode::OK, reply))
 }
 
@@ -172,7 +172,7 @@ async fn pull(State(app): State<App>, Authed(tenant): Authed, RawQuery(query): R
     let client = app.pool.get().await?;
     let page = pg::pull(&client, tenant.id, after, limit).await?;
     drop(client);
-    let body = encode::pull_page(page.events(), page.head)?;
+    let body = encode::pull_page(page.events(), page.head, app.limits)?;
     Ok(json(StatusCode::OK, body))
 }
 

@@ -13,7 +13,7 @@ use crate::core::sync::{
     ConflictFeed, ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal,
     Resolution, SyncEngine, SyncError, SyncErrorCode, SyncOptions, Transport,
 };
-use crate::core::{safe_integer, AppendResult, Error, Store, Uuid};
+use crate::core::{safe_integer, AppendResult, Error, RecordedEvent, Store, Uuid};
 use crate::js::{
     conflict_to_js, count as count_argument, error_to_js, expected_to_js, get, json_bytes, set, sync_status_to_js,
 };
@@ -93,6 +93,8 @@ fn limits_from_js(body: &JsValue) -> Option<Limits> {
         max_body_bytes: field("maxBodyBytes")?,
         max_appends: field("maxAppends")?,
         max_events: field("maxEvents")?,
+        // Not said by every server: then only the body limit bounds an event.
+        max_event_bytes: field("maxEventBytes").unwrap_or(usize::MAX),
     })
 }
 
@@ -189,13 +191,8 @@ impl Transport for JsTransport {
         let _ = JsFuture::from(self.0.sleep(ms as f64)).await;
     }
 
-    fn encoded_len(&self, append: &PendingAppend<JsValue>) -> usize {
-        let events: usize = append
-            .events
-            .iter()
-            .map(|e| 64 + e.event_type.len() + (json_bytes(&e.data) + json_bytes(&e.metadata)) as usize)
-            .sum();
-        96 + append.stream.len() + events
+    fn event_bytes(&self, event: &RecordedEvent<JsValue>) -> usize {
+        event.event_type.len() + (json_bytes(&event.data) + json_bytes(&event.metadata)) as usize
     }
 }
 

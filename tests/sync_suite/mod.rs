@@ -28,7 +28,8 @@ macro_rules! sync_suite {
             an_append_too_large_for_any_push_becomes_a_conflict_and_the_rest_syncs,
             an_id_standing_on_the_server_is_one_event_with_its_content_a_conflict_with_other,
             a_conflict_is_recorded_once_and_the_feed_yields_it_once,
-            pushes_stay_small_until_the_server_says_its_limits);
+            pushes_stay_small_until_the_server_says_its_limits,
+            an_event_over_the_servers_max_event_bytes_is_a_too_large_conflict);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
         $(
@@ -150,7 +151,7 @@ where
     append(&b, "t", 4, ExpectedVersion::Any).await.unwrap();
     // The server takes 1 byte per push: no append fits, each stream's first is a conflict
     // holding its stream's later ones.
-    sync_b.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1, max_appends: 1, max_events: 1 }));
+    sync_b.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1, max_appends: 1, max_events: 1, max_event_bytes: 1 << 20 }));
     sync_b.flush().await.unwrap();
     let refused = conflicts(&b).await;
     assert_eq!(refused.iter().map(|c| (c.stream.as_str(), c.events.len(), c.reason)).collect::<Vec<_>>(),
@@ -227,7 +228,7 @@ where
     for n in 0..10 {
         append(&a, "s", n, ExpectedVersion::Any).await.unwrap();
     }
-    sync_a.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1 << 20, max_appends: 3, max_events: 100 }));
+    sync_a.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1 << 20, max_appends: 3, max_events: 100, max_event_bytes: 1 << 20 }));
     sync_a.flush().await.unwrap();
     assert_eq!(server.head(), 10);
     // One refused push of 10, then 3 + 3 + 3 + 1.
@@ -246,7 +247,7 @@ where
     append(&a, "small", 2, ExpectedVersion::Any).await.unwrap();
     // A server taking one event per push: a's first append fits; then a 2-event append.
     a.append("big", vec![ev(3), ev(4)], ExpectedVersion::Any).await.unwrap();
-    sync_a.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1 << 20, max_appends: 10, max_events: 1 }));
+    sync_a.transport().too_large.borrow_mut().push_back(Some(Limits { max_body_bytes: 1 << 20, max_appends: 10, max_events: 1, max_event_bytes: 1 << 20 }));
     sync_a.flush().await.unwrap();
     let refused = conflicts(&a).await;
     assert_eq!(refused.len(), 1);
@@ -331,7 +332,7 @@ where
 
     // A server whose replies say 500 appends: the first push is a probe, the rest follows whole.
     let said = Server::new();
-    said.limits.set(Some(Limits { max_body_bytes: 8 << 20, max_appends: 500, max_events: 10_000 }));
+    said.limits.set(Some(Limits { max_body_bytes: 8 << 20, max_appends: 500, max_events: 10_000, max_event_bytes: 1 << 20 }));
     let b = open("b").await;
     for n in 0..250 {
         append(&b, &format!("s-{}", n % 5), n, ExpectedVersion::Any).await.unwrap();
@@ -339,4 +340,21 @@ where
     attach(&b, &said, false).flush().await.unwrap();
     assert_eq!(said.head(), 250);
     assert_eq!(said.pushes.get(), 2, "100, then 150");
+}
+
+pub async fn an_event_over_the_servers_max_event_bytes_is_a_too_large_conflict<B: SyncBackend, F: Future<Output = Rc<Store<B>>>>(open: impl Fn(&'static str) -> F)
+where
+    B::Payload: TestPayload,
+{
+    // The store takes events up to 1 MiB; this server says 100 bytes.
+    let (server, [(a, sync_a), _]) = devices(&open).await;
+    server.limits.set(Some(Limits { max_body_bytes: 8 << 20, max_appends: 500, max_events: 10_000, max_event_bytes: 100 }));
+    append(&a, "small", 1, ExpectedVersion::Any).await.unwrap();
+    sync_a.flush().await.unwrap(); // the server's reply says its limits
+    a.append("big", vec![EventInput::new("Big", Value::from("x".repeat(200)))], ExpectedVersion::Any).await.unwrap();
+    append(&a, "small", 2, ExpectedVersion::Any).await.unwrap();
+    sync_a.flush().await.unwrap();
+    let refused = conflicts(&a).await;
+    assert_eq!(refused.iter().map(|c| (c.stream.as_str(), c.reason)).collect::<Vec<_>>(), vec![("big", ConflictReason::TooLarge)]);
+    assert_eq!(server.head(), 2, "the rest went through");
 }

@@ -234,15 +234,9 @@ impl<P: TestPayload> Transport for Link<P> {
         self.clock.changed(seq).await;
     }
 
-    fn encoded_len(&self, append: &PendingAppend<P>) -> usize {
-        64 + append
-            .events
-            .iter()
-            .map(|e| {
-                let e = e.to_values().expect("payload");
-                80 + e.event_type.len() + e.data.json_len() + e.metadata.json_len()
-            })
-            .sum::<usize>()
+    fn event_bytes(&self, event: &RecordedEvent<P>) -> usize {
+        let e = event.to_values().expect("payload");
+        e.event_type.len() + e.data.json_len() + e.metadata.json_len()
     }
 }
 

@@ -5,6 +5,7 @@ use annals::core::{AppendRequest, Error, ExpectedVersion, Outcome};
 use serde::{Serialize, Serializer};
 
 use super::json::write_number;
+use crate::config::Limits;
 use crate::pg::{BatchResult, PulledEvent};
 
 #[derive(Serialize)]
@@ -42,12 +43,14 @@ impl Serialize for ExpectedJson {
 struct PushReplyJson {
     outcomes: Vec<OutcomeJson>,
     head: u64,
+    limits: Limits,
 }
 
-/// The answer to a push whose appends were `requests`: one outcome each, and the head.
+/// The answer to a push whose appends were `requests`: one outcome each, the head, and the
+/// server's `limits`.
 /// `Err` names an outcome the protocol has no word for (a refusal other than a wrong expected
 /// version or a duplicate id): a bug, answered as a server error.
-pub fn push_reply(result: &BatchResult, requests: &[AppendRequest]) -> Result<Vec<u8>, String> {
+pub fn push_reply(result: &BatchResult, requests: &[AppendRequest], limits: Limits) -> Result<Vec<u8>, String> {
     let outcomes = result
         .outcomes
         .iter()
@@ -76,12 +79,16 @@ pub fn push_reply(result: &BatchResult, requests: &[AppendRequest]) -> Result<Ve
             })
         })
         .collect::<Result<Vec<_>, String>>()?;
-    serde_json::to_vec(&PushReplyJson { outcomes, head: result.head }).map_err(|e| e.to_string())
+    serde_json::to_vec(&PushReplyJson { outcomes, head: result.head, limits }).map_err(|e| e.to_string())
 }
 
-/// A pull page: `{"events":[…],"head":h}`, each event's data and metadata the JSON text
-/// stored, unparsed.
-pub fn pull_page<'a, E>(events: impl Iterator<Item = Result<PulledEvent<'a>, E>>, head: u64) -> Result<Vec<u8>, E> {
+/// A pull page: `{"events":[…],"head":h,"limits":{…}}`, each event's data and metadata the JSON
+/// text stored, unparsed.
+pub fn pull_page<'a, E>(
+    events: impl Iterator<Item = Result<PulledEvent<'a>, E>>,
+    head: u64,
+    limits: Limits,
+) -> Result<Vec<u8>, E> {
     let mut out = Vec::with_capacity(4096);
     out.extend_from_slice(b"{\"events\":[");
     for (i, event) in events.enumerate() {
@@ -104,7 +111,9 @@ pub fn pull_page<'a, E>(events: impl Iterator<Item = Result<PulledEvent<'a>, E>>
         write_number(&mut out, e.recorded_at);
         out.push(b'}');
     }
-    out.extend_from_slice(format!("],\"head\":{head}}}").as_bytes());
+    out.extend_from_slice(format!("],\"head\":{head},\"limits\":").as_bytes());
+    serde_json::to_writer(&mut out, &limits).expect("limits always serialize");
+    out.push(b'}');
     Ok(out)
 }
 

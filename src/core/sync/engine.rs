@@ -13,6 +13,7 @@ use super::protocol::{
     SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
 };
 use crate::core::error::Error;
+use crate::core::event::RecordedEvent;
 use crate::core::notify::Notifier;
 use crate::core::select::{first, Either};
 use crate::core::store::Store;
@@ -39,8 +40,9 @@ pub trait Transport {
     /// Completes after `ms` milliseconds. Dropping it cancels the timer.
     async fn sleep(&self, ms: u32);
 
-    /// The size in bytes `append` takes in a push body.
-    fn encoded_len(&self, append: &PendingAppend<Self::Payload>) -> usize;
+    /// The size of `event` as the store and the server measure it against `maxEventBytes`: its
+    /// type, data and metadata as JSON, in bytes.
+    fn event_bytes(&self, event: &RecordedEvent<Self::Payload>) -> usize;
 }
 
 /// How to sync.
@@ -332,19 +334,21 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         let old = self.limits.get();
         let sent_events: usize = batch.iter().map(|a| a.events.len()).sum();
         let sent_bytes: usize =
-            PUSH_OVERHEAD + batch.iter().map(|a| self.transport.encoded_len(a) + 1).sum::<usize>();
+            PUSH_OVERHEAD + batch.iter().map(|a| encoded_len(&self.transport, a).0 + 1).sum::<usize>();
         let new = match error.limits {
             Some(server) => old.min(server),
             None => Limits {
                 max_body_bytes: old.max_body_bytes.min(sent_bytes / 2),
                 max_appends: old.max_appends.min(batch.len() / 2),
                 max_events: old.max_events.min(sent_events / 2),
+                ..old
             },
         };
         let new = Limits {
             max_body_bytes: new.max_body_bytes.max(1),
             max_appends: new.max_appends.max(1),
             max_events: new.max_events.max(1),
+            ..new
         };
         if new == old && batch.len() > 1 {
             // The server named limits we already kept: it is not to be believed.
@@ -430,9 +434,18 @@ impl Drop for Turn<'_> {
     }
 }
 
+/// The size `append` takes in a push body (an upper bound: ids, names and field names counted
+/// generously), and the size of its largest event.
+fn encoded_len<P, T: Transport<Payload = P>>(transport: &T, append: &PendingAppend<P>) -> (usize, usize) {
+    let sizes = append.events.iter().map(|e| transport.event_bytes(e));
+    let (total, largest) = sizes.fold((0, 0), |(total, largest), size| (total + size + 64, largest.max(size)));
+    (96 + append.stream.len() + total, largest)
+}
+
 /// The first appends of `candidates` that fit one push under `batch` limits (at least one
 /// append, when it fits `single` limits alone); or, when the first does not fit even alone
-/// under `single`, that one (it can never be pushed).
+/// under `single` (or holds an event over `single.max_event_bytes`), that one (it can never
+/// be pushed).
 fn pack<P, T: Transport<Payload = P>>(
     transport: &T,
     candidates: Vec<PendingAppend<P>>,
@@ -444,9 +457,10 @@ fn pack<P, T: Transport<Payload = P>>(
     let mut bytes = PUSH_OVERHEAD;
     let mut events = 0;
     for append in candidates {
-        let size = transport.encoded_len(&append) + 1;
+        let (size, largest) = encoded_len(transport, &append);
+        let size = size + 1;
         let n = append.events.len();
-        if chosen.is_empty() && !fits(bytes + size, n, single) {
+        if chosen.is_empty() && (!fits(bytes + size, n, single) || largest > single.max_event_bytes) {
             return (chosen, Some(append));
         }
         if !chosen.is_empty() && (!fits(bytes + size, events + n, batch) || chosen.len() >= batch.max_appends) {

@@ -118,6 +118,8 @@ pub struct Limits {
     pub max_appends: usize,
     /// Events per push, all appends together.
     pub max_events: usize,
+    /// Bytes of one event (type, data and metadata as JSON).
+    pub max_event_bytes: usize,
 }
 
 impl Limits {
@@ -127,6 +129,7 @@ impl Limits {
             max_body_bytes: self.max_body_bytes.min(other.max_body_bytes),
             max_appends: self.max_appends.min(other.max_appends),
             max_events: self.max_events.min(other.max_events),
+            max_event_bytes: self.max_event_bytes.min(other.max_event_bytes),
         }
     }
 }
@@ -137,6 +140,7 @@ pub const CLIENT_LIMITS: Limits = Limits {
     max_body_bytes: 4 << 20,
     max_appends: 500,
     max_events: 5_000,
+    max_event_bytes: usize::MAX,
 };
 
 /// What a push carries at most until the server has said its limits: small enough for any
@@ -145,6 +149,7 @@ pub const PROBE_LIMITS: Limits = Limits {
     max_body_bytes: 64 << 10,
     max_appends: 100,
     max_events: 1_000,
+    max_event_bytes: usize::MAX,
 };
 
 /// How many events a pull asks for at once.
