@@ -224,6 +224,36 @@ async fn idb_a_refused_request_in_a_batch_leaves_the_others_committed() {
     assert_eq!(everything(&backend).await, stored);
 }
 
+/// The batch an import makes: in one transaction, every request after the first refused one
+/// is skipped, whichever its stream (`Chaining::Sequence`); with `ByStream`, only those of the
+/// refused stream.
+#[wasm_bindgen_test]
+async fn idb_a_chained_batch_skips_what_depends_on_a_refused_request() {
+    let batch = || {
+        vec![
+            request("A-1", vec![event(1)], ExpectedVersion::NoStream),
+            request("B-1", vec![event(2)], ExpectedVersion::Exact(4)),
+            request("B-1", vec![event(3)], ExpectedVersion::Any),
+            request("C-1", vec![event(4)], ExpectedVersion::Any),
+        ]
+    };
+    let skipped = |outcome: &Result<AppendResult, Error>| matches!(outcome, Err(Error::Storage(e)) if e.cause.contains("not decided"));
+    let backend = IdbBackend::open(&unique("sequence")).await.expect("open");
+    let outcomes = backend.append_chained(&batch(), Chaining::Sequence).await.expect("the transaction commits");
+    assert_eq!(outcomes[0], Ok(AppendResult { next_expected_version: 1, position: 1 }));
+    assert!(matches!(outcomes[1], Err(Error::WrongExpectedVersion { actual: 0, .. })));
+    assert!(outcomes[2..].iter().all(skipped), "{outcomes:?}");
+    let stored = everything(&backend).await;
+    assert_eq!(stored.iter().map(|e| e.stream.as_str()).collect::<Vec<_>>(), ["A-1"]);
+
+    let backend = IdbBackend::open(&unique("by-stream")).await.expect("open");
+    let outcomes = backend.append_chained(&batch(), Chaining::ByStream).await.expect("the transaction commits");
+    assert!(skipped(&outcomes[2]), "{outcomes:?}");
+    assert_eq!(outcomes[3], Ok(AppendResult { next_expected_version: 1, position: 2 }));
+    let stored = everything(&backend).await;
+    assert_eq!(stored.iter().map(|e| e.stream.as_str()).collect::<Vec<_>>(), ["A-1", "C-1"]);
+}
+
 #[wasm_bindgen_test]
 async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_works() {
     let name = unique("constraint");

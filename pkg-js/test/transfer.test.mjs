@@ -147,12 +147,15 @@ describe('import', () => {
     assert.deepEqual(await to.readAll().toArray(), []);
   });
 
-  test('a stream whose history differs refuses; an id standing for another event too', async () => {
+  test('a stream whose history differs refuses, and the import stops there; an id standing for another event too', async () => {
     const from = await source();
     const text = await exported(from);
     const to = await memory();
     await to.append('Order-1', { type: 'Other', data: 0 });
     await assert.rejects(to.import(text), (e) => e instanceof WrongExpectedVersionError && e.stream === 'Order-1' && e.expected === 0 && e.actual === 1);
+    // Nothing after the refused event: not Cart-1, and not Order-1's version 2, which expects the
+    // version (1) this other history happens to have and so would land on top of it.
+    assert.deepEqual((await to.readAll().toArray()).map((e) => [e.stream, e.type]), [['Order-1', 'Other']]);
     const taken = await memory();
     const [first] = await from.readAll().toArray();
     await taken.append('Elsewhere-1', { type: 'X', data: 1, id: first.id });

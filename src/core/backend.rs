@@ -4,6 +4,7 @@
 use alloc::vec::Vec;
 
 use super::append::AppendRequest;
+use super::batch::{Chain, Chaining, Outcome};
 use super::error::{Error, StorageError};
 use super::event::{AppendResult, Payload, RecordedEvent};
 use super::filter::Filter;
@@ -88,6 +89,38 @@ pub trait Backend {
         &self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError>;
+
+    /// Applies `requests` in order as [`append`](Backend::append) does, except that once one
+    /// is refused, `chaining` says which of the later ones are not attempted: those are
+    /// reported as [`Outcome::Skipped`] does, and nothing they hold is written.
+    ///
+    /// The default runs one transaction per request, and so holds for every backend; a
+    /// backend overrides it to decide the whole slice in one transaction.
+    async fn append_chained(
+        &self,
+        requests: &[AppendRequest],
+        chaining: Chaining,
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        if chaining == Chaining::Independent {
+            return self.append(requests).await;
+        }
+        let mut chain = Chain::new(chaining);
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for request in requests {
+            if chain.skips(request) {
+                outcomes.push(Outcome::Skipped.into_result());
+                continue;
+            }
+            let Some(outcome) = self.append(::core::slice::from_ref(request)).await?.pop() else {
+                return Err(StorageError::other("the backend reported no outcome for an append"));
+            };
+            if outcome.is_err() {
+                chain.refused(request);
+            }
+            outcomes.push(outcome);
+        }
+        Ok(outcomes)
+    }
 
     /// The stream's last version, 0 when it has no events.
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError>;

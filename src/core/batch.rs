@@ -17,6 +17,38 @@ pub enum Chaining {
     /// The appends of one stream depend on the earlier ones: once one is refused, the later
     /// appends of its stream are [`Outcome::Skipped`] (a sync push).
     ByStream,
+    /// Each append depends on every earlier one: once one is refused, every later append is
+    /// [`Outcome::Skipped`] (an import: nothing after its first refused event is written).
+    Sequence,
+}
+
+/// Which appends of a batch are still attempted, as a [`Chaining`] says, given the ones
+/// refused so far. Every backend that decides a batch follows it.
+#[derive(Debug)]
+pub struct Chain<'a> {
+    chaining: Chaining,
+    refused: Vec<&'a str>,
+}
+
+impl<'a> Chain<'a> {
+    /// Nothing refused yet.
+    pub fn new(chaining: Chaining) -> Self {
+        Chain { chaining, refused: Vec::new() }
+    }
+
+    /// Whether `request` is not attempted: [`Outcome::Skipped`].
+    pub fn skips(&self, request: &AppendRequest) -> bool {
+        match self.chaining {
+            Chaining::Independent => false,
+            Chaining::ByStream => self.refused.contains(&request.stream.as_str()),
+            Chaining::Sequence => !self.refused.is_empty(),
+        }
+    }
+
+    /// Records that `request` was refused.
+    pub fn refused(&mut self, request: &'a AppendRequest) {
+        self.refused.push(&request.stream);
+    }
 }
 
 /// What became of one append of a batch.
@@ -29,14 +61,14 @@ pub enum Outcome {
     Repeated(AppendResult),
     /// Refused by the rules; nothing was written.
     Refused(Error),
-    /// Not attempted: an earlier append of its stream in the batch was refused.
+    /// Not attempted: an earlier append it depends on (see [`Chaining`]) was refused.
     Skipped,
 }
 
 impl Outcome {
     /// The outcome as [`Backend::append`](super::Backend::append) reports it. Only
-    /// [`Chaining::ByStream`] skips; a skipped append is reported as a storage error that
-    /// says so.
+    /// [`Chaining::ByStream`] and [`Chaining::Sequence`] skip; a skipped append is reported as
+    /// a storage error that says so.
     pub fn into_result(self) -> Result<AppendResult, Error> {
         match self {
             Outcome::Written(r) | Outcome::Repeated(r) => Ok(r),
@@ -69,11 +101,11 @@ pub fn decide_batch<S: BatchState>(
     requests: &[AppendRequest],
     chaining: Chaining,
 ) -> Vec<Outcome> {
-    let mut refused_streams: Vec<&str> = Vec::new();
+    let mut chain = Chain::new(chaining);
     requests
         .iter()
         .map(|request| {
-            if chaining == Chaining::ByStream && refused_streams.contains(&request.stream.as_str()) {
+            if chain.skips(request) {
                 return Outcome::Skipped;
             }
             let existing: Vec<Option<RecordedEvent>> =
@@ -90,7 +122,7 @@ pub fn decide_batch<S: BatchState>(
                     Outcome::Written(result)
                 }
                 Err(refused) => {
-                    refused_streams.push(&request.stream);
+                    chain.refused(request);
                     Outcome::Refused(refused)
                 }
             }
@@ -167,6 +199,22 @@ mod tests {
         let mut state = LoadedState::default();
         let outcomes = decide_batch(&mut state, &requests, Chaining::Independent);
         assert_eq!(outcomes[2], Outcome::Written(AppendResult { next_expected_version: 1, position: 2 }));
+    }
+
+    #[test]
+    fn sequence_skips_every_append_after_the_first_refused_one() {
+        let requests = [
+            request("b", 2, ExpectedVersion::Any),
+            request("a", 1, ExpectedVersion::Exact(5)),
+            request("b", 4, ExpectedVersion::Exact(1)),
+            request("c", 3, ExpectedVersion::Any),
+        ];
+        let mut state = LoadedState::default();
+        let outcomes = decide_batch(&mut state, &requests, Chaining::Sequence);
+        assert_eq!(outcomes[0], Outcome::Written(AppendResult { next_expected_version: 1, position: 1 }));
+        assert!(matches!(outcomes[1], Outcome::Refused(Error::WrongExpectedVersion { actual: 0, .. })));
+        assert_eq!(outcomes[2..], [Outcome::Skipped, Outcome::Skipped]);
+        assert_eq!(state.written.len(), 1);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::error::Error;
 use super::event::EventInput;
 use super::store::Store;
 use super::backend::Backend;
+use super::batch::Chaining;
 use super::version::ExpectedVersion;
 use uuid::Uuid;
 
@@ -53,10 +54,12 @@ impl ImportedEvent {
 
 impl<B: Backend> Store<B> {
     /// Imports `events`, the one at `first` and those after it in an export, each as its own
-    /// append at its original version (see the module). Invalid input is refused before
-    /// anything is written. The appends share transactions; on the first refusal (a stream
-    /// whose history differs, an id standing for another event) its error is returned: what
-    /// was written stays, and importing the same events again skips it.
+    /// append at its original version (see the module), all in one storage transaction.
+    /// Invalid input is refused before anything is written. The import stops at its first
+    /// refused event (a stream whose history differs, an id standing for another event) and
+    /// returns that error: every event before it is written, none after it — so no later event
+    /// of a refused stream lands on a history that is not its own. Importing the same events
+    /// again skips what stands.
     pub async fn import(&self, events: Vec<ImportedEvent>, first: u64) -> Result<(), Error> {
         self.ensure_open()?;
         let max = self.config.max_event_bytes;
@@ -65,7 +68,11 @@ impl<B: Backend> Store<B> {
             .zip(first..)
             .map(|(event, index)| event.request(index, max))
             .collect::<Result<Vec<_>, _>>()?;
-        let outcomes = self.group.append_all(&self.backend, &self.notifier, &|| self.ensure_open(), requests).await;
+        let outcomes = self.backend.append_chained(&requests, Chaining::Sequence).await?;
+        if let Some(head) = outcomes.iter().flatten().map(|r| r.position).max() {
+            self.notifier.advance(head);
+        }
+        // After the refused one, every outcome is a skip: the first error is the refusal.
         outcomes.into_iter().try_for_each(|outcome| outcome.map(drop))
     }
 }

@@ -115,8 +115,16 @@ impl Backend for MemoryBackend {
         &self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        self.append_chained(requests, Chaining::Independent).await
+    }
+
+    async fn append_chained(
+        &self,
+        requests: &[AppendRequest],
+        chaining: Chaining,
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
         let mut state = self.state.borrow_mut();
-        let outcomes = decide_batch(&mut *state, requests, Chaining::Independent);
+        let outcomes = decide_batch(&mut *state, requests, chaining);
         Ok(outcomes.into_iter().map(outcome_result).collect())
     }
 

@@ -23,7 +23,7 @@ mod value;
 mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
-pub use batch::{decide_batch, BatchState, Chaining, LoadedState, Outcome};
+pub use batch::{decide_batch, BatchState, Chain, Chaining, LoadedState, Outcome};
 pub use backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
 pub use error::{Error, ErrorCode, StorageError, StorageErrorKind};
 pub use event::{

@@ -24,8 +24,8 @@ use web_sys::{BroadcastChannel, IdbDatabase, IdbKeyRange, IdbTransaction, IdbTra
 
 use crate::core::sync::OutboxEntry;
 use crate::core::{
-    check_snapshot_version, decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Direction, Error, Filter,
-    Notifier, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
+    check_snapshot_version, decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Chain, Chaining, Direction,
+    Error, Filter, Notifier, Outcome, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
     decode_event, decode_event_values, decode_head, decode_position, decode_snapshot, decode_stream,
@@ -140,6 +140,7 @@ impl IdbBackend {
         &self,
         tx: &IdbTransaction,
         requests: &[AppendRequest],
+        chaining: Chaining,
         trip: &Tripwire,
     ) -> Result<(Vec<Result<AppendResult, Error>>, Option<u64>), StorageError> {
         let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
@@ -160,7 +161,12 @@ impl IdbBackend {
         // the order they were made, so the next request's reads see them, and a failed write
         // fails every request after it.
         let mut writes = Vec::new();
+        let mut chain = Chain::new(chaining);
         for request in requests {
+            if chain.skips(request) {
+                outcomes.push(Outcome::Skipped.into_result());
+                continue;
+            }
             let reads = async {
                 let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
                 // Generated ids are new: only ids the caller chose are looked up.
@@ -194,6 +200,7 @@ impl IdbBackend {
             };
             let recorded = match decide_append(request, version.version, &existing, head) {
                 Err(refused) => {
+                    chain.refused(request);
                     outcomes.push(Err(refused));
                     continue;
                 }
@@ -301,17 +308,26 @@ impl Backend for IdbBackend {
         Ok(decode_head(&self.read(&[META], HEAD_KEY, "read head").await?)?.0)
     }
 
-    /// One readwrite transaction over `events`, `streams` and `meta` for all of `requests`.
-    /// When none writes, the transaction is aborted; when one fails in IndexedDB, the whole
-    /// transaction aborts and its error is returned. After a commit, the new head is posted.
     async fn append(
         &self,
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        self.append_chained(requests, Chaining::Independent).await
+    }
+
+    /// One readwrite transaction over `events`, `streams`, `meta` and `outbox` for all of
+    /// `requests`. When none writes, the transaction is aborted; when one fails in IndexedDB,
+    /// the whole transaction aborts and its error is returned. After a commit, the new head is
+    /// posted.
+    async fn append_chained(
+        &self,
+        requests: &[AppendRequest],
+        chaining: Chaining,
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
         let tx = self.transaction(&[EVENTS, STREAMS, META, OUTBOX], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let trip = Tripwire::new(self.fault.take());
-        match self.append_in(&tx, requests, &trip).await {
+        match self.append_in(&tx, requests, chaining, &trip).await {
             Err(e) => {
                 // A failed request has already doomed the transaction; any other failure
                 // (a record that does not decode) must stop it committing what came before.

@@ -20,7 +20,7 @@ use crate::core::sync::{
     conflicting_entries, plan_pull, rebase_request, Conflict, PendingAppend, PendingEvent, Refusal, StreamSync,
     SyncBackend,
 };
-use crate::core::{corrupt, AppendResult, Error, RecordedEvent, StorageError};
+use crate::core::{corrupt, AppendResult, Chaining, Error, RecordedEvent, StorageError};
 
 fn object_store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StorageError> {
     tx.object_store(name).map_err(|e| from_js(&e, "objectStore"))
@@ -270,7 +270,7 @@ impl SyncBackend for IdbBackend {
                 let stream = Pending::new(streams.get(&JsValue::from_str(&conflict.stream)), "read stream")?;
                 let version = decode_stream(&stream.result().await?)?.version;
                 let request = rebase_request(&conflict, version, recorded_at)?;
-                let (mut outcomes, head) = self.append_in(&tx, &[request], &Tripwire::new(None)).await?;
+                let (mut outcomes, head) = self.append_in(&tx, &[request], Chaining::Independent, &Tripwire::new(None)).await?;
                 let result = outcomes.pop().ok_or_else(|| corrupt("rebase", "had no outcome"))??;
                 delete.result().await?;
                 Ok(((Some(result), head), true))

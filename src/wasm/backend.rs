@@ -6,7 +6,7 @@ use wasm_bindgen::JsValue;
 
 use crate::core::sync::{Conflict, PendingAppend, Refusal, SyncBackend};
 use crate::core::{
-    AppendRequest, AppendResult, Backend, Direction, Error, Filter, MemoryBackend, Notifier, Page,
+    AppendRequest, AppendResult, Backend, Chaining, Direction, Error, Filter, MemoryBackend, Notifier, Page,
     PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use crate::idb::IdbBackend;
@@ -47,6 +47,13 @@ impl Backend for AnyBackend {
         requests: &[AppendRequest],
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
         dispatch!(self, b => b.append(requests).await)
+    }
+    async fn append_chained(
+        &self,
+        requests: &[AppendRequest],
+        chaining: Chaining,
+    ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
+        dispatch!(self, b => b.append_chained(requests, chaining).await)
     }
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
         dispatch!(self, b => b.stream_version(stream).await)

@@ -34,7 +34,7 @@ macro_rules! suite {
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
             snapshots, close_ends_everything, batch_outcomes_are_independent, exact_stream_filters,
-            import_keeps_ids_and_versions_and_is_idempotent,
+            import_keeps_ids_and_versions_and_is_idempotent, an_import_stops_at_its_first_refused_event,
             concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
     (@cases $open:expr; $runner:path; $($case:ident),* $(,)?) => {
@@ -1022,6 +1022,33 @@ pub async fn import_keeps_ids_and_versions_and_is_idempotent<B: Backend>(store: 
         }
     }
     assert_eq!(contents(&store).await, before);
+}
+
+/// An import that meets a stream with another history stops at that event: the events before
+/// it stand, and none after it is written — in particular no later event of that stream, whose
+/// expected version the other history may happen to meet, so that it would land on top of it.
+pub async fn an_import_stops_at_its_first_refused_event<B: Backend>(store: Rc<Store<B>>) {
+    // Here, Order-1 has another history of two events.
+    store.append("Order-1", events_with_ids(&[101, 102]), ExpectedVersion::NoStream).await.unwrap();
+    let export = exported(&[
+        ("Cart-1", 1, 1, "Added"),
+        ("Order-1", 1, 2, "Placed"),
+        ("Order-1", 2, 3, "Paid"),
+        ("Order-1", 3, 4, "Shipped"),
+        ("Cart-2", 1, 5, "Added"),
+    ]);
+    assert_eq!(
+        store.import(export, 0).await,
+        Err(Error::WrongExpectedVersion { stream: "Order-1".into(), expected: ExpectedVersion::Exact(0), actual: 2 })
+    );
+    let order = read_stream(&store, "Order-1", ReadStreamOptions::default()).await;
+    assert_eq!(
+        order.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(),
+        vec![id(101), id(102)],
+        "version 3 of the import expects 2, as the other history has: it must not land on it"
+    );
+    assert_eq!(store.stream_version("Cart-1").await, Ok(1), "the event before the refused one stands");
+    assert_eq!(store.stream_version("Cart-2").await, Ok(0), "no event after the refused one is written");
 }
 
 /// `next_buffered` hands over exactly what `next` would, in the same order, with the same
