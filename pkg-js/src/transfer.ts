@@ -51,11 +51,12 @@ async function* text(source: ImportSource): AsyncGenerator<string, void, undefin
     return;
   }
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const decode = (chunk: unknown): string => {
+  /** `last`: the input ends here, so bytes held for a character that never ended are refused. */
+  const decode = (chunk: unknown, last = false): string => {
     if (typeof chunk === 'string') return chunk;
     if (chunk instanceof Uint8Array) {
       try {
-        return decoder.decode(chunk, { stream: true });
+        return decoder.decode(chunk, { stream: !last });
       } catch {
         throw new InvalidArgumentError('source is not UTF-8 text', 'source');
       }
@@ -73,7 +74,7 @@ async function* text(source: ImportSource): AsyncGenerator<string, void, undefin
     throw new InvalidArgumentError('source must be NDJSON text: a string, a Blob, a stream or an iterable of chunks', 'source');
   }
   for await (const chunk of chunks) yield decode(chunk);
-  const rest = decode(new Uint8Array());
+  const rest = decode(new Uint8Array(), true);
   if (rest !== '') yield rest;
 }
 

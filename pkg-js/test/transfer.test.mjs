@@ -141,6 +141,9 @@ describe('import', () => {
       await assert.rejects(to.import(line(fields)), (e) => e instanceof InvalidArgumentError && e.field === field, field);
     }
     await assert.rejects(to.import([new Uint8Array([0xff, 0xfe])]), (e) => e instanceof InvalidArgumentError && e.field === 'source');
+    // Bytes that end inside a character (a cut-off file) are not UTF-8 text either.
+    const cutOff = new Uint8Array([...new TextEncoder().encode(`${line({})}\n`), 0xe2, 0x82]);
+    await assert.rejects(to.import([cutOff]), (e) => e instanceof InvalidArgumentError && e.field === 'source', 'cut off');
     for (const bad of [42, null, undefined, { text: 'x' }, [1]]) {
       await assert.rejects(to.import(bad), (e) => e instanceof InvalidArgumentError && e.field === 'source', String(bad));
     }
