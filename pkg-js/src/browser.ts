@@ -5,42 +5,20 @@
  * @module
  */
 
-import init, * as wasm from './wasm/annals.js';
-import { makeOpenStore } from './store.js';
 import type { EventStore, OpenStoreOptions } from './types.js';
+import { makeEntryPoint, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 
-/** Where the wasm binary comes from: a URL, a `Response`, its bytes, or a compiled module. */
-export type WasmSource =
-  | string
-  | URL
-  | Response
-  | BufferSource
-  | WebAssembly.Module
-  | Promise<Response | BufferSource | WebAssembly.Module>;
-
-let ready: Promise<unknown> | undefined;
+const entry = makeEntryPoint(() => new URL('./wasm/annals_bg.wasm', import.meta.url));
 
 /**
  * Instantiates the wasm module from `source` (default: `annals_bg.wasm` beside this file).
  * Only needed when a bundler moves the binary elsewhere; call it before `openStore`.
- * Later calls return the first call's promise.
+ * Later calls return the first call's promise. Rejects with a `WasmLoadError` naming the URL
+ * tried, the content type received and the likely fix.
  */
-export function initWasm(source?: WasmSource): Promise<void> {
-  ready ??= init(source === undefined ? undefined : { module_or_path: source }).catch(
-    (e: unknown) => {
-      ready = undefined; // let a later call try again
-      throw e;
-    },
-  );
-  return ready.then(() => undefined);
-}
+export const initWasm: (source?: WasmSource) => Promise<void> = entry.initWasm;
 
 /** Opens (creating if needed) a store. */
-export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = makeOpenStore(
-  async () => {
-    await initWasm();
-    return wasm;
-  },
-);
+export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = entry.openStore;

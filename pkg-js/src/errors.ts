@@ -18,6 +18,7 @@ export const ErrorCode = {
   Storage: 500,
   QuotaExceeded: 507,
   Sync: 502,
+  WasmLoad: 503,
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
@@ -29,7 +30,8 @@ export type AnnalsErrorName =
   | 'StorageError'
   | 'QuotaExceededError'
   | 'StoreClosedError'
-  | 'SyncError';
+  | 'SyncError'
+  | 'WasmLoadError';
 
 // Symbol.for: one registry per realm, shared by every copy of this package.
 const BRAND = Symbol.for('annals.AnnalsError');

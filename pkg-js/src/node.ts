@@ -1,27 +1,26 @@
 /**
- * annals for Node (20+). The wasm module is read from `./wasm/annals_bg.wasm` next to this file
- * and instantiated synchronously on the first `openStore`. Node has no IndexedDB: stores are in
- * memory (`storage: 'auto'` picks memory).
+ * annals for Node (20.19+), Deno and Bun. The wasm module is read from
+ * `./wasm/annals_bg.wasm` next to this file on the first `openStore`, unless `initWasm` was
+ * given it first (bytes or a `WebAssembly.Module`, as a bundled function carries it). Node has
+ * no IndexedDB: stores are in memory (`storage: 'auto'` picks memory).
  * @module
  */
 
-import { readFileSync } from 'node:fs';
-import * as wasm from './wasm/annals.js';
-import { makeOpenStore } from './store.js';
+import { readFile } from 'node:fs/promises';
 import type { EventStore, OpenStoreOptions } from './types.js';
+import { makeEntryPoint, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 
-let ready = false;
+const entry = makeEntryPoint(() => new URL('./wasm/annals_bg.wasm', import.meta.url), readFile);
 
-function load(): typeof wasm {
-  if (!ready) {
-    wasm.initSync({ module: readFileSync(new URL('./wasm/annals_bg.wasm', import.meta.url)) });
-    ready = true;
-  }
-  return wasm;
-}
+/**
+ * Instantiates the wasm module from `source`: bytes, a `WebAssembly.Module`, a file path or
+ * `file:` URL, or an `http(s):` URL (default: `annals_bg.wasm` beside this file). Call it
+ * before `openStore` when the file is not there (a bundled function). Later calls return the
+ * first call's promise. Rejects with a `WasmLoadError` naming the file tried and the fix.
+ */
+export const initWasm: (source?: WasmSource) => Promise<void> = entry.initWasm;
 
 /** Opens (creating if needed) a store. */
-export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> =
-  makeOpenStore(load);
+export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = entry.openStore;

@@ -44,3 +44,4 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
+export { type WasmSource, WasmLoadError, isWasmLoadError } from './wasm-load.js';

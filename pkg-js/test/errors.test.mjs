@@ -91,7 +91,7 @@ describe('classes', () => {
   test('error codes are stable numbers', () => {
     assert.deepEqual(
       { ...ErrorCode },
-      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, QuotaExceeded: 507 },
+      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, QuotaExceeded: 507, Sync: 502, WasmLoad: 503 },
     );
   });
 
