@@ -83,7 +83,11 @@ function loadError(what: string, url: string | undefined, contentType: string | 
   return new WasmLoadError(`could not load annals_bg.wasm${where}${type}: ${what}${detail}`, url, contentType, likelyFix(url, cause), cause);
 }
 
-const isBytes = (s: unknown): s is BufferSource => ArrayBuffer.isView(s) || s instanceof ArrayBuffer;
+// By tag, not instanceof: a runtime may hand over a module compiled in another realm (the
+// edge-runtime sandbox gets its wasm bindings from the Node realm around it).
+const tag = (s: unknown): string => Object.prototype.toString.call(s);
+const isBytes = (s: unknown): s is BufferSource => ArrayBuffer.isView(s) || tag(s) === '[object ArrayBuffer]';
+const isModule = (s: unknown): s is WebAssembly.Module => tag(s) === '[object WebAssembly.Module]';
 
 /** Refuses bytes that are not a wasm module, naming what they look like instead. */
 function checkMagic(bytes: BufferSource, url: string | undefined, contentType: string | undefined): void {
@@ -129,8 +133,8 @@ async function fetchSource(
     return fromResponse(answer, where);
   }
   if (typeof Response === 'function' && resolved instanceof Response) return fromResponse(resolved, resolved.url || undefined);
-  if (resolved instanceof WebAssembly.Module || isBytes(resolved)) return { input: resolved };
-  throw loadError(`initWasm got ${Object.prototype.toString.call(resolved)}, not a URL, Response, bytes or WebAssembly.Module`, undefined, undefined);
+  if (isModule(resolved) || isBytes(resolved)) return { input: resolved };
+  throw loadError(`initWasm got ${tag(resolved)}, not a URL, Response, bytes or WebAssembly.Module`, undefined, undefined);
 }
 
 async function fromResponse(answer: Response, url: string | undefined) {

@@ -1,0 +1,5 @@
+// What the README shows for Vite, webpack and Rollup: nothing but the import.
+import { openStore } from 'annals';
+import { run } from './app.js';
+
+run(openStore);
