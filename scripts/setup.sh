@@ -45,6 +45,14 @@ if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || ! comma
   apt-get install -y -qq firefox-esr webkit2gtk-driver xvfb xauth >/dev/null
 fi
 
+# The packaging tests' bundlers and runtimes (Vite 5-8, webpack, Rollup, esbuild, wrangler,
+# workerd, Deno, Bun, edge-runtime), all from npm, pinned by tests/packaging/package-lock.json.
+pack=tests/packaging
+if [ ! -d $pack/node_modules ] || [ $pack/package-lock.json -nt $pack/node_modules/.package-lock.json ]; then
+  step "npm ci in $pack (bundlers and runtimes of the packaging tests, once)"
+  (cd $pack && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 if ! command -v geckodriver >/dev/null; then
   step "cargo install geckodriver (a few minutes, once)"
   cargo install geckodriver --locked

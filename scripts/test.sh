@@ -48,6 +48,9 @@ limit 900 bash scripts/build.sh
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 (cd pkg-js && limit 900 npm test)
 
+step "packaging: the packed package built with Vite, webpack, Rollup and esbuild (Chromium), in a Web Worker, Node, Deno, Bun, a bundled function, workerd and edge-runtime"
+limit 900 node --test tests/packaging/packaging.test.mjs
+
 step "demo and multi-page tests in Chromium (Playwright)"
 limit 300 bash demo/install.sh
 limit 900 node --test tests/e2e/

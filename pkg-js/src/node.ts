@@ -12,11 +12,17 @@ import { makeEntryPoint, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
 
-const entry = makeEntryPoint(() => new URL('./wasm/annals_bg.wasm', import.meta.url), readFile);
+// A relative path is relative to this module, which in a bundle is the bundle: what the file
+// loaders of esbuild and bun build give for an imported asset copied beside it.
+const entry = makeEntryPoint(
+  () => new URL('./wasm/annals_bg.wasm', import.meta.url),
+  (file) => readFile(typeof file === 'string' && file.startsWith('.') ? new URL(file, import.meta.url) : file),
+);
 
 /**
- * Instantiates the wasm module from `source`: bytes, a `WebAssembly.Module`, a file path or
- * `file:` URL, or an `http(s):` URL (default: `annals_bg.wasm` beside this file). Call it
+ * Instantiates the wasm module from `source`: bytes, a `WebAssembly.Module`, a file path
+ * (relative: to this module or the bundle holding it) or `file:` URL, or an `http(s):` URL
+ * (default: `annals_bg.wasm` beside this file). Call it
  * before `openStore` when the file is not there (a bundled function). Later calls return the
  * first call's promise. Rejects with a `WasmLoadError` naming the file tried and the fix.
  */

@@ -27,15 +27,18 @@ before(async () => {
 after(async () => {
   await browser?.close();
   const width = Math.max(...rows.map((r) => r.name.length));
-  console.log(`\n${'packaging'.padEnd(width)}  result  annals adds (gzip, JS + wasm)`);
+  console.log(`\n${'bundler / runtime'.padEnd(width)}  result  annals adds (gzip -9, JS + wasm)`);
   for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.ok ? 'pass  ' : 'FAIL  '}  ${r.size}`);
 });
 
 const kb = (bytes) => `${(bytes / 1024).toFixed(1)} KB`;
 
-/** A test that records its row of the table: `size` is what `body` returns (bytes or a note). */
-function packaging(name, body) {
-  test(name, async (t) => {
+/**
+ * A test named `name` (`how` says what the app does) that records its row of the table: the
+ * size is what `body` returns (bytes, or a note).
+ */
+function packaging(name, how, body) {
+  test(`${name}: ${how}`, async (t) => {
     const row = { name, ok: false, size: '' };
     rows.push(row);
     const size = await body(t);
@@ -118,7 +121,7 @@ async function buildWithBaseline(name, template, build, mains = ['main.js']) {
 const copyPage = (dir, out) => fs.copyFileSync(path.join(dir, 'index.html'), path.join(out, 'index.html'));
 const vite = (version) => import(version === 8 ? 'vite' : `vite${version}`);
 
-packaging('Vite 8 (vite build, no configuration)', async () => {
+packaging('Vite 8 build', 'vite build, no configuration', async () => {
   const { build } = await vite(8);
   const { out, added } = await buildWithBaseline('vite8', 'web', async (root) => {
     await build({ root, configFile: false, logLevel: 'warn' });
@@ -141,14 +144,14 @@ async function withViteDev(version, root, configFile, f) {
   }
 }
 
-packaging('Vite 8 dev server (no configuration)', async () => {
+packaging('Vite 8 dev', 'dev server, no configuration', async () => {
   const root = makeApp('vite8-dev', 'web', installed);
   await withViteDev(8, root, false, checkApp);
   return 'dev server';
 });
 
 for (const version of [5, 6, 7]) {
-  packaging(`Vite ${version} dev server (optimizeDeps: { exclude: ['annals'] })`, async () => {
+  packaging(`Vite ${version} dev`, "dev server, optimizeDeps: { exclude: ['annals'] } (without: a WasmLoadError naming it)", async () => {
     const root = makeApp(`vite${version}-dev`, 'web', installed);
     // Without the configuration, pre-bundling moves annals away from its wasm: the page says
     // what failed and names the fix.
@@ -159,7 +162,7 @@ for (const version of [5, 6, 7]) {
   });
 }
 
-packaging('webpack 5 (webpack-cli, no configuration)', async () => {
+packaging('webpack 5', 'webpack-cli, no configuration', async () => {
   const { out, added } = await buildWithBaseline('webpack', 'web', async (dir) => {
     await sh(node, [path.join(BIN, 'webpack-cli'), 'build', '--mode', 'production', '--entry', './main.js', '--output-path', 'dist'], { cwd: dir });
     copyPage(dir, path.join(dir, 'dist'));
@@ -169,7 +172,7 @@ packaging('webpack 5 (webpack-cli, no configuration)', async () => {
   return added;
 });
 
-packaging('Rollup 4 (node-resolve + import-meta-assets)', async () => {
+packaging('Rollup 4', 'node-resolve + import-meta-assets, not minified', async () => {
   const { out, added } = await buildWithBaseline('rollup', 'web', async (dir) => {
     await sh(node, [path.join(BIN, 'rollup'), '-c', 'rollup.config.mjs', '--silent'], { cwd: dir });
     copyPage(dir, path.join(dir, 'dist'));
@@ -187,7 +190,7 @@ async function esbuild(dir, entry, flags) {
 }
 
 for (const format of ['esm', 'iife']) {
-  packaging(`esbuild (--format=${format} --loader:.wasm=file, initWasm)`, async () => {
+  packaging(`esbuild ${format}`, `--format=${format} --loader:.wasm=file + initWasm (without: a WasmLoadError naming it)`, async () => {
     const flags = [`--format=${format}`, '--loader:.wasm=file', '--minify'];
     const { out, added } = await buildWithBaseline(`esbuild-${format}`, 'web', (dir) => esbuild(dir, 'main-esbuild.js', flags), ['main-esbuild.js']);
     await checkBuilt(out);
@@ -204,12 +207,12 @@ for (const format of ['esm', 'iife']) {
   });
 }
 
-packaging('module Web Worker (Vite 8 build)', async () => {
+packaging('Web Worker', 'a module worker on IndexedDB, Vite 8 build', async () => {
   const { build } = await vite(8);
   const root = makeApp('worker', 'worker', installed);
   await build({ root, configFile: false, logLevel: 'warn', worker: { format: 'es' } });
   await checkBuilt(path.join(root, 'dist'));
-  return shippedGzip(path.join(root, 'dist'));
+  return `${kb(shippedGzip(path.join(root, 'dist')))} (whole app)`;
 });
 
 // ---- server runtimes --------------------------------------------------------------------
@@ -219,13 +222,13 @@ const smokeOf = (output) => JSON.parse(output.trim().split('\n').at(-1));
 /** gzip of the package files the node entry loads from node_modules, each as it is on disk. */
 const unbundled = (dir) => shippedGzip(path.join(dir, 'node_modules/annals/dist'), (f) => /^(browser|workerd|edge-light)\.js$/.test(f));
 
-packaging('Node (straight from node_modules)', async () => {
+packaging('Node', 'from node_modules', async () => {
   const dir = makeApp('node', 'server', installed);
   assert.deepEqual(smokeOf(await sh(node, ['main.js'], { cwd: dir })), EXPECTED);
   return `${kb(unbundled(dir))} (unbundled)`;
 });
 
-packaging('Deno 2 (npm deno, --allow-read)', async () => {
+packaging('Deno 2', 'npm deno, --allow-read (without: a WasmLoadError naming it)', async () => {
   const dir = makeApp('deno', 'server', installed);
   const deno = path.join(BIN, 'deno');
   const env = { DENO_DIR: path.join(dir, '.deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
@@ -235,29 +238,37 @@ packaging('Deno 2 (npm deno, --allow-read)', async () => {
   return `${kb(unbundled(dir))} (unbundled)`;
 });
 
-packaging('Bun 1 (npm bun)', async () => {
+packaging('Bun 1', 'npm bun', async () => {
   const dir = makeApp('bun', 'server', installed);
   assert.deepEqual(smokeOf(await sh(path.join(BIN, 'bun'), ['main.js'], { cwd: dir, env: { BUN_INSTALL_CACHE_DIR: path.join(dir, '.bun') } })), EXPECTED);
   return `${kb(unbundled(dir))} (unbundled)`;
 });
 
-/** Runs the bundled handler from a folder that holds nothing but the bundle. */
-async function runHandler(bundle) {
+/** Runs the bundled handler from a folder that holds nothing but what the bundler emitted. */
+async function runHandler(out) {
   const alone = fs.mkdtempSync(path.join(WORK, 'lambda-'));
-  fs.copyFileSync(bundle, path.join(alone, 'index.mjs'));
-  const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(alone, 'index.mjs')).href)});
+  fs.cpSync(out, alone, { recursive: true });
+  fs.writeFileSync(path.join(alone, 'package.json'), '{ "type": "module" }'); // as the function's deployment has it
+  const script = `const { handler } = await import(${JSON.stringify(pathToFileURL(path.join(alone, 'handler.js')).href)});
     console.log((await handler()).body);`;
   return smokeOf(await sh(node, ['--input-type=module', '-e', script], { cwd: alone }));
 }
 
-packaging('bundled Node function (esbuild --platform=node --target=node20 --loader:.wasm=binary)', async () => {
+packaging('Node function (esbuild)', 'esbuild --platform=node --target=node20 --loader:.wasm=binary + initWasm', async () => {
   const dir = makeApp('lambda-esbuild', 'server', installed);
-  await sh(path.join(BIN, 'esbuild'), ['handler.js', '--bundle', '--platform=node', '--format=esm', '--target=node20', '--loader:.wasm=binary', '--outfile=out/index.mjs', '--log-level=error'], { cwd: dir });
-  assert.deepEqual(await runHandler(path.join(dir, 'out/index.mjs')), EXPECTED);
+  await sh(path.join(BIN, 'esbuild'), ['handler.js', '--bundle', '--platform=node', '--format=esm', '--target=node20', '--loader:.wasm=binary', '--outfile=out/handler.js', '--log-level=error'], { cwd: dir });
+  assert.deepEqual(await runHandler(path.join(dir, 'out')), EXPECTED);
   return shippedGzip(path.join(dir, 'out'));
 });
 
-packaging('Cloudflare workerd (wrangler build, npm workerd; plain import)', async () => {
+packaging('Node function (bun build)', 'bun build --target=node + initWasm (the wasm copied beside the bundle)', async () => {
+  const dir = makeApp('lambda-bun', 'server', installed);
+  await sh(path.join(BIN, 'bun'), ['build', 'handler.js', '--target=node', '--outdir=out'], { cwd: dir, env: { BUN_INSTALL_CACHE_DIR: path.join(dir, '.bun') } });
+  assert.deepEqual(await runHandler(path.join(dir, 'out')), EXPECTED);
+  return shippedGzip(path.join(dir, 'out'));
+});
+
+packaging('Cloudflare workerd', 'wrangler build run in npm workerd, the plain import', async () => {
   const dir = makeApp('workerd', 'server', installed);
   const home = path.join(dir, '.home');
   const env = { HOME: home, XDG_CONFIG_HOME: home, WRANGLER_SEND_METRICS: 'false', CI: 'true', NO_COLOR: '1' };
@@ -290,7 +301,7 @@ const worker :Workerd.Worker = (
   return shippedGzip(out);
 });
 
-packaging("Vercel Edge (edge-runtime, edge-light entry, wasm code generation off)", async () => {
+packaging('Vercel Edge', 'edge-runtime, wasm code generation off, the plain import', async () => {
   const dir = makeApp('edge', 'server', installed);
   const { build } = await import('esbuild');
   // What Vercel's build does with an Edge Function (its esbuild plugin for `.wasm?module`): the
