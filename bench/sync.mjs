@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Sync benchmarks: pulling a tenant's 100,000 events into a fresh IndexedDB store (annals,
+// Sync benchmarks: annals-server's push throughput next to raw INSERTs (server/benches/push.rs),
+// pulling a tenant's 100,000 events into a fresh IndexedDB store (annals,
 // next to the IndexedDB floors: the same pages fetched and put by hand, and the events put from
 // memory), and device-to-device live latency (an append on one Chromium profile to its delivery
 // on a subscription of another, through annals-server). A private PostgreSQL and the server are
@@ -7,6 +8,7 @@
 // sync markers (a part of the file other runs keep).
 //
 //   node bench/sync.mjs [--quick] [--reps N] [--out FILE]
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -79,6 +81,14 @@ async function main() {
   const tokens = { fill: 'bench', 'device-a': 'bench', 'device-b': 'bench', reader: 'bench' };
   const server = await startServer({ databaseUrl: pg.url, tokens, allowOrigins: [new URL(statics.url).origin], release: true });
   const sections = [];
+  if (!QUICK) {
+    // The server's own benchmark: it starts its own PostgreSQL and prints a Markdown table.
+    log('push throughput (cargo bench -p annals-server --bench push)');
+    const table = execFileSync('cargo', ['bench', '-q', '-p', 'annals-server', '--bench', 'push', '--profile', 'server'], {
+      cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20,
+    }).trim();
+    sections.push(table.replace(/^### annals-server push throughput \(events\/s\)/m, '### Push throughput (events/s)'));
+  }
   try {
     log(`filling the tenant with ${EVENTS.toLocaleString('en-US')} events`);
     await fill(server.url, 'fill', EVENTS);

@@ -1,6 +1,8 @@
-// `import wasm from 'annals/annals_bg.wasm'`: the binary, as your bundler or runtime makes it
-// (a URL string with a file loader, bytes with a binary loader, a compiled WebAssembly.Module
-// in Cloudflare Workers and Vercel's Edge Runtime). Whichever it is, `initWasm(wasm)` takes it.
-import type { WasmSource } from './dist/wasm-load.js';
-declare const wasm: WasmSource;
+/**
+ * The wasm binary of annals, in the form your bundler or runtime gives a `.wasm` import: a
+ * compiled `WebAssembly.Module` (wrangler; Vercel's `?module`), its bytes (esbuild's `binary`
+ * loader) or its URL or path (esbuild's `file` loader, Bun). Pass it to `initWasm` before
+ * opening a store.
+ */
+declare const wasm: WebAssembly.Module | Uint8Array | string;
 export default wasm;

@@ -11,5 +11,5 @@ bash scripts/setup.sh
 bash scripts/build.sh
 node bench/run.mjs "$@"
 # Sync: annals-server on a private PostgreSQL (started and stopped by the script).
-cargo build --release -p annals-server --quiet
+cargo build -p annals-server --bin annals-server --profile server --quiet
 node bench/sync.mjs "$@"

@@ -16,5 +16,8 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
   --enable-mutable-globals --enable-reference-types --enable-multivalue \
   "$out/annals_bg.wasm" -o "$out/annals_bg.wasm"
 
+# The TypeScript layer is compiled against the declarations wasm-bindgen just generated.
+mkdir -p pkg-js/src/wasm
+cp "$out/annals.d.ts" pkg-js/src/wasm/annals.d.ts
 (cd pkg-js && npm run --silent build)
 node scripts/size.mjs "$out/annals_bg.wasm" "$out/annals.js" "$out"/snippets/*/*.js

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what is missing, quickly when nothing is. Everything comes from crates.io, npm and
 # Debian: nothing downloads binaries from elsewhere.
-#   bash scripts/setup.sh        build tools and Chromium (the demo and bench commands)
+#   bash scripts/setup.sh        build tools, Chromium and PostgreSQL (demo, bench, server)
 #   bash scripts/setup.sh test   also Firefox ESR, WebKitGTK, Xvfb and their WebDrivers
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +35,14 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# annals-server's tests, scripts/server.sh and the sync benchmark run PostgreSQL 15 privately.
+if [ ! -x /usr/lib/postgresql/15/bin/initdb ]; then
+  step "apt-get install postgresql"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq postgresql >/dev/null
+fi
+
 [ "$purpose" = test ] || exit 0
 
 # The wasm suites also run in Firefox ESR and WebKitGTK (which needs a display: Xvfb).
@@ -45,15 +53,15 @@ if [ ! -x /usr/bin/firefox-esr ] || [ ! -x /usr/bin/WebKitWebDriver ] || ! comma
   apt-get install -y -qq firefox-esr webkit2gtk-driver xvfb xauth >/dev/null
 fi
 
-# The packaging tests' bundlers and runtimes (Vite 5-8, webpack, Rollup, esbuild, wrangler,
-# workerd, Deno, Bun, edge-runtime), all from npm, pinned by tests/packaging/package-lock.json.
-pack=tests/packaging
-if [ ! -d $pack/node_modules ] || [ $pack/package-lock.json -nt $pack/node_modules/.package-lock.json ]; then
-  step "npm ci in $pack (bundlers and runtimes of the packaging tests, once)"
-  (cd $pack && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
 if ! command -v geckodriver >/dev/null; then
   step "cargo install geckodriver (a few minutes, once)"
   cargo install geckodriver --locked
+fi
+
+# The packaging tests' bundlers and runtimes (tests/packaging): Vite 5–8, webpack, esbuild,
+# Rollup, wrangler and workerd, Deno, Bun and edge-runtime, all from npm.
+if [ ! -d tests/packaging/node_modules ] ||
+  [ tests/packaging/package-lock.json -nt tests/packaging/node_modules/.package-lock.json ]; then
+  step "npm ci in tests/packaging (the packaging tests' bundlers and runtimes)"
+  (cd tests/packaging && npm ci --no-audit --no-fund --loglevel=error)
 fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs what is missing, then runs every test: native, no_std build, wasm in Node, wasm in
-# Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker), the built npm package in
-# Node, and the demo end to end.
+# Installs what is missing, then runs every test: native, annals-server on PostgreSQL, no_std
+# build, wasm in Node, wasm in Chromium, Firefox ESR and WebKitGTK (IndexedDB, page and worker),
+# the built npm package in Node, and the demo end to end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +27,11 @@ export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
 step "native: cargo test (core unit tests + conformance suite on memory)"
 limit 900 cargo test
 
+step "annals-server: conformance suite on PostgreSQL, the wire protocol over HTTP, PostgreSQL restarts"
+limit 900 cargo test -p annals-server
+step "annals-server: the Node test support (tests/support/server.mjs)"
+limit 300 node --test tests/support/
+
 step "no_std: the core builds for wasm32 without std"
 limit 600 cargo build --lib --no-default-features --target wasm32-unknown-unknown
 
@@ -48,8 +53,8 @@ limit 900 bash scripts/build.sh
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 (cd pkg-js && limit 900 npm test)
 
-step "packaging: the packed package built with Vite, webpack, Rollup and esbuild (Chromium), in a Web Worker, Node, Deno, Bun, a bundled function, workerd and edge-runtime"
-limit 900 node --test tests/packaging/packaging.test.mjs
+step "packaging: the packed tarball built into apps by Vite 5–8 (builds and dev servers), webpack, esbuild and Rollup (run in Chromium) and run by workerd, edge-runtime, Deno, Bun, Node, a bundled Node function and a module worker"
+limit 600 node --test tests/packaging/packaging.test.mjs
 
 step "demo and multi-page tests in Chromium (Playwright)"
 limit 300 bash demo/install.sh

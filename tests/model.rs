@@ -1,6 +1,6 @@
 //! Model-based tests: random sequences of operations run against the real `Store` — on the
 //! memory backend, and on the memory backend behind `conformance::Instrumented::yielding` —
-//! and against a plain reference model written from the contract (`API.md`,
+//! and against a plain reference model written from the contract (`docs/api.md`,
 //! `docs/design.md`) without any of the store's own logic. Every outcome (results, errors
 //! with their fields, reads, deliveries) and the whole stored state are compared after every
 //! operation.
@@ -286,6 +286,7 @@ impl TypeFilterSel {
 #[derive(Clone, Debug)]
 struct FilterSel {
     types: Option<Vec<TypeFilterSel>>,
+    streams: Option<Vec<StreamSel>>,
     prefix: Option<PrefixSel>,
 }
 
@@ -296,6 +297,7 @@ impl FilterSel {
                 .types
                 .as_ref()
                 .map(|t| t.iter().map(|t| t.name()).collect()),
+            streams: self.streams.as_ref().map(|s| s.iter().map(|s| s.name()).collect()),
             stream_prefix: self.prefix.map(PrefixSel::name),
         }
     }
@@ -504,8 +506,14 @@ fn filter_sel() -> BoxedStrategy<FilterSel> {
         4 => prop::sample::select(vec![OrderDash, Order, CartDash, C, Nothing]).prop_map(Some),
         1 => prop::sample::select(vec![Empty, Control]).prop_map(Some),
     ];
-    (types, prefix)
-        .prop_map(|(types, prefix)| FilterSel { types, prefix })
+    // Exact streams, `Order-1` beside a prefix that also matches `Order-10`; sometimes invalid.
+    let streams = prop_oneof![
+        8 => Just(None),
+        3 => prop::collection::vec(prop::sample::select(VALID_STREAMS.to_vec()), 1..3).prop_map(Some),
+        1 => prop::collection::vec(prop::sample::select(vec![StreamSel::Order1, StreamSel::Empty]), 0..2).prop_map(Some),
+    ];
+    (types, streams, prefix)
+        .prop_map(|(types, streams, prefix)| FilterSel { types, streams, prefix })
         .boxed()
 }
 
@@ -843,6 +851,7 @@ struct Saved {
 #[derive(Clone, Debug)]
 struct ModelSub {
     types: Option<Vec<String>>,
+    streams: Option<Vec<String>>,
     prefix: Option<String>,
     checkpoint: Option<String>,
     /// The saved checkpoint was read (at the first `next()`).
@@ -858,6 +867,7 @@ impl ModelSub {
         self.types
             .as_ref()
             .map_or(true, |types| types.contains(&e.event_type))
+            && self.streams.as_ref().map_or(true, |streams| streams.contains(&e.stream))
             && self
                 .prefix
                 .as_ref()
@@ -935,16 +945,18 @@ impl Model {
         }
     }
 
-    fn check_filter(types: &Option<Vec<String>>, prefix: &Option<String>) -> Result<(), Error> {
-        if let Some(types) = types {
-            if types.is_empty() {
-                return Err(invalid("types"));
-            }
-            for (i, t) in types.iter().enumerate() {
-                check_name(&format!("types[{i}]"), t)?;
+    fn check_filter(filter: &Filter) -> Result<(), Error> {
+        for (field, names) in [("types", &filter.types), ("streams", &filter.streams)] {
+            if let Some(names) = names {
+                if names.is_empty() {
+                    return Err(invalid(field));
+                }
+                for (i, name) in names.iter().enumerate() {
+                    check_name(&format!("{field}[{i}]"), name)?;
+                }
             }
         }
-        if let Some(p) = prefix {
+        if let Some(p) = &filter.stream_prefix {
             check_name("streamPrefix", p)?;
         }
         Ok(())
@@ -1089,9 +1101,10 @@ impl Model {
 
     fn read_all(&self, o: &ReadAllOptions) -> Result<Vec<RecordedEvent>, Error> {
         self.open()?;
-        Self::check_filter(&o.filter.types, &o.filter.stream_prefix)?;
+        Self::check_filter(&o.filter)?;
         let sub = ModelSub {
             types: o.filter.types.clone(),
+            streams: o.filter.streams.clone(),
             prefix: o.filter.stream_prefix.clone(),
             checkpoint: None,
             started: true,
@@ -1154,7 +1167,7 @@ impl Model {
 
     fn subscribe(&mut self, slot: usize, o: &SubscribeOptions) -> Result<u64, Error> {
         self.open()?;
-        Self::check_filter(&o.filter.types, &o.filter.stream_prefix)?;
+        Self::check_filter(&o.filter)?;
         if let Some(name) = &o.checkpoint {
             check_name("checkpoint", name)?;
         }
@@ -1164,6 +1177,7 @@ impl Model {
         };
         self.subs[slot] = Some(ModelSub {
             types: o.filter.types.clone(),
+            streams: o.filter.streams.clone(),
             prefix: o.filter.stream_prefix.clone(),
             checkpoint: o.checkpoint.clone(),
             started: o.checkpoint.is_none(),

@@ -3,6 +3,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod sync_suite;
+#[allow(unused_imports)] // its read helpers, used by sync_support
+mod conformance;
 mod sync_support;
 
 mod memory {
@@ -86,10 +88,16 @@ fn a_live_device_backs_off_while_offline_then_catches_up() {
     }
     assert!(!sync_a.status().connected);
     assert!(matches!(sync_a.status().error, Some(Error::Sync(SyncError { code: SyncErrorCode::Network, .. }))));
+    // While it waits to retry, its status follows what is appended here.
+    assert_eq!(sync_a.status().pending, 1);
+    pool.run_until(async { append(&a, "s", 2, ExpectedVersion::Any).await.unwrap() });
+    pool.run_until_stalled();
+    assert_eq!(sync_a.status().pending, 2);
+    assert_eq!(sync_a.transport().sleeps.borrow().len(), 9, "an append does not cut the wait short");
     sync_a.transport().online.set(true);
     sync_a.transport().clock.wake_all();
     pool.run_until_stalled();
-    assert_eq!(server.head(), 1);
+    assert_eq!(server.head(), 2);
     assert_eq!(sync_a.status().pending, 0);
     assert!(sync_a.status().connected);
     sync_a.close();

@@ -244,9 +244,12 @@ async fn idb_a_failed_write_aborts_the_whole_transaction_and_the_next_append_wor
         ])
         .await;
     match failed {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, exception }) => {
             assert!(cause.starts_with("ConstraintError: "), "the DOMException is the cause: {cause}");
             assert!(cause.ends_with("(add event)"), "the failed operation is named: {cause}");
+            let exception = exception.expect("the DOMException is kept");
+            let exception: &web_sys::DomException = exception.dyn_ref().expect("a DOMException");
+            assert_eq!(exception.name(), "ConstraintError");
         }
         other => panic!("expected a ConstraintError, got {other:?}"),
     }
@@ -313,7 +316,7 @@ async fn idb_a_database_of_a_later_schema_is_refused() {
     let later = raw_open(&database, Some(annals::idb::SCHEMA_VERSION + 1)).await;
     later.close();
     match IdbBackend::open(&name).await {
-        Err(StorageError { kind: StorageErrorKind::Other, cause }) => {
+        Err(StorageError { kind: StorageErrorKind::Other, cause, .. }) => {
             assert!(cause.starts_with("VersionError: "), "{cause}")
         }
         Ok(_) => panic!("opened a database of schema {}", annals::idb::SCHEMA_VERSION + 1),
@@ -418,7 +421,10 @@ extern "C" {
 
 /// One fixture per schema version, each a database written by that version
 /// (tests/fixtures/make-schema-fixture.mjs). Add the new one here when SCHEMA_VERSION moves.
-const SCHEMA_FIXTURES: [(u32, &str); 1] = [(1, include_str!("fixtures/schema-v1.json"))];
+const SCHEMA_FIXTURES: [(u32, &str); 2] = [
+    (1, include_str!("fixtures/schema-v1.json")),
+    (2, include_str!("fixtures/schema-v2.json")),
+];
 
 fn fixture_records(fixture: &JsValue, store: &str) -> Vec<JsValue> {
     let stores: Array = Reflect::get(fixture, &"stores".into()).expect("stores").unchecked_into();
@@ -521,4 +527,74 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             vec![Ok(AppendResult { next_expected_version: stream_version + 1, position: head + 1 })]
         );
     }
+}
+
+// ---- schema upgrades from another context ------------------------------------------------
+
+/// `open` of `database` at `version`, or `None` when it is still waiting after 5 s (blocked).
+async fn raw_open_within(database: &str, version: u32) -> Option<IdbDatabase> {
+    let open = raw_open(database, Some(version));
+    match first(open, sleep(5_000)).await {
+        Either::Left(db) => Some(db),
+        Either::Right(()) => None,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn idb_an_upgrade_elsewhere_closes_the_store_with_a_typed_error_and_never_waits_for_it() {
+    let name = unique("upgraded");
+    let store = open_store(&name).await;
+    store.append("S-1", vec![event(1)], ExpectedVersion::Any).await.expect("append");
+    let waiting = Subscription::new(store.clone(), SubscribeOptions { start: Start::End, ..Default::default() }).unwrap();
+    let next = waiting.next();
+
+    // Another context opens the database at a newer schema: its open completes at once.
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    let newer = raw_open_within(&database, annals::idb::SCHEMA_VERSION + 1).await;
+    let newer = newer.expect("the upgrade went ahead: the store closed its connection");
+    newer.close();
+
+    // The waiting subscription, and every call after, report why.
+    assert_eq!(next.await, Err(Error::ClosedByUpgrade));
+    assert!(store.is_closed());
+    assert_eq!(store.append("S-1", vec![event(2)], ExpectedVersion::Any).await, Err(Error::ClosedByUpgrade));
+    assert_eq!(store.stream_version("S-1").await, Err(Error::ClosedByUpgrade));
+    assert!(matches!(StreamReader::new(store.clone(), "S-1", ReadStreamOptions::default()), Err(Error::ClosedByUpgrade)));
+    assert_eq!(Error::ClosedByUpgrade.name(), "StoreClosedError");
+    // Closing it now is harmless; the other subscriptions end too.
+    store.close();
+}
+
+#[wasm_bindgen_test]
+async fn idb_an_upgrade_blocked_by_an_old_connection_fails_at_once_and_changes_nothing() {
+    let name = unique("blocked");
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    // An old connection (schema 1, as code that does not close on `versionchange` holds it).
+    let old = raw_open(&database, Some(1)).await;
+    match IdbBackend::open(&name).await {
+        Err(StorageError { cause, .. }) => assert!(cause.starts_with("Blocked: "), "{cause}"),
+        Ok(_) => panic!("opened while an old connection stays open"),
+    }
+    // Once the old connection goes, the abandoned request does not upgrade behind anyone's back.
+    old.close();
+    sleep(200).await;
+    let after = raw_open(&database, None).await;
+    assert_eq!(after.version(), 1.0, "the database is still at schema 1");
+    after.close();
+}
+
+#[wasm_bindgen_test]
+async fn idb_deleting_the_database_elsewhere_closes_the_store_the_same_way() {
+    let name = unique("deleted");
+    let store = open_store(&name).await;
+    store.append("S-1", vec![event(1)], ExpectedVersion::Any).await.expect("append");
+    let factory: IdbFactory =
+        Reflect::get(&js_sys::global(), &"indexedDB".into()).expect("indexedDB").unchecked_into();
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    let deleted = raw(factory.delete_database(&database).map(JsCast::unchecked_into));
+    match first(deleted, sleep(5_000)).await {
+        Either::Left(result) => assert!(result.is_ok(), "deleted: {result:?}"),
+        Either::Right(()) => panic!("the delete waited for the open store"),
+    }
+    assert_eq!(store.stream_version("S-1").await, Err(Error::ClosedByUpgrade));
 }

@@ -1,8 +1,12 @@
 /** Paged reads as async iterables. @internal */
 
-import type { RawReader } from './raw.js';
+import type { WasmReader } from './wasm/annals.js';
+
+/** What a paged read needs of the wasm reader. */
+type RawReader = Pick<WasmReader, 'nextPage'>;
 import { fromRaw } from './translate.js';
 import type { EventIterable } from './types.js';
+import type { Upcast } from './upcast.js';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -12,13 +16,16 @@ const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value:
  */
 export class PagedIterable<E> implements EventIterable<E> {
   readonly #open: () => RawReader;
+  readonly #upcast: Upcast;
 
-  constructor(open: () => RawReader) {
+  /** `upcast` is applied to each event as it is handed out. */
+  constructor(open: () => RawReader, upcast: Upcast = (e) => e) {
     this.#open = open;
+    this.#upcast = upcast;
   }
 
   [Symbol.asyncIterator](): AsyncIterator<E, undefined, undefined> {
-    return new PageIterator<E>(this.#open);
+    return new PageIterator<E>(this.#open, this.#upcast);
   }
 
   async toArray(): Promise<E[]> {
@@ -30,6 +37,7 @@ export class PagedIterable<E> implements EventIterable<E> {
 
 class PageIterator<E> implements AsyncIterator<E, undefined, undefined> {
   readonly #open: () => RawReader;
+  readonly #upcast: Upcast;
   #reader: RawReader | undefined;
   #page: (E | undefined)[] = [];
   #index = 0;
@@ -37,8 +45,9 @@ class PageIterator<E> implements AsyncIterator<E, undefined, undefined> {
   // Calls of next() run one after the other: the wasm reader serves one page at a time.
   #queue: Promise<unknown> = Promise.resolve();
 
-  constructor(open: () => RawReader) {
+  constructor(open: () => RawReader, upcast: Upcast) {
     this.#open = open;
+    this.#upcast = upcast;
   }
 
   next(): Promise<IteratorResult<E, undefined>> {
@@ -52,7 +61,7 @@ class PageIterator<E> implements AsyncIterator<E, undefined, undefined> {
       if (this.#index < this.#page.length) {
         const value = this.#page[this.#index] as E;
         this.#page[this.#index++] = undefined; // let the consumer own it alone
-        return { done: false, value };
+        return { done: false, value: this.#upcast(value) };
       }
       let page: E[];
       try {

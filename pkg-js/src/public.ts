@@ -4,6 +4,7 @@ export {
   type AnnalsErrorName,
   DuplicateEventIdError,
   ErrorCode,
+  type ErrorKind,
   InvalidArgumentError,
   isAnnalsError,
   isDuplicateEventIdError,
@@ -21,6 +22,18 @@ export {
   WrongExpectedVersionError,
 } from './errors.js';
 export type {
+  Aggregate,
+  AggregateOptions,
+  EventFilter,
+  ExportOptions,
+  ImportResult,
+  ImportSource,
+  JsonCompatible,
+  JsonObject,
+  JsonPrimitive,
+  JsonValue,
+  Upcaster,
+  Upcasters,
   AppendOptions,
   AppendResult,
   Checkpoints,
@@ -44,4 +57,3 @@ export type {
   SubscribeOptions,
   Subscription,
 } from './types.js';
-export { type WasmSource, WasmLoadError, isWasmLoadError } from './wasm-load.js';

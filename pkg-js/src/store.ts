@@ -1,18 +1,30 @@
 /** The event store: a thin adapter over the wasm store that types its errors. @internal */
 
 import { InvalidArgumentError } from './errors.js';
+import { readOption } from './input.js';
 import { PagedIterable } from './iterable.js';
-import type { RawModule, RawStore } from './raw.js';
+import type { WasmStore } from './wasm/annals.js';
+import type * as Wasm from './wasm/annals.js';
 import { SubscriptionIterator } from './subscription.js';
+import { signalOption } from './signal.js';
 import { SyncHandle } from './sync.js';
+import { exportEvents, importEvents } from './transfer.js';
 import { fromRaw } from './translate.js';
+import { makeUpcast, type Upcast } from './upcast.js';
 import type {
+  Aggregate,
+  AggregateOptions,
   AppendOptions,
   AppendResult,
   Checkpoints,
   EventInput,
   EventIterable,
   EventStore,
+  ExportOptions,
+  ImportResult,
+  ImportSource,
+  JsonObject,
+  JsonValue,
   OpenStoreOptions,
   ReadAllOptions,
   ReadStreamOptions,
@@ -34,24 +46,16 @@ async function call<T>(f: () => Promise<T>): Promise<T> {
   }
 }
 
-function isAbortSignal(s: unknown): s is AbortSignal {
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof (s as AbortSignal).aborted === 'boolean' &&
-    typeof (s as AbortSignal).addEventListener === 'function' &&
-    typeof (s as AbortSignal).removeEventListener === 'function'
-  );
-}
-
 class Store implements EventStore {
-  readonly #raw: RawStore;
+  readonly #raw: WasmStore;
+  readonly #upcast: Upcast;
   readonly #syncs = new Set<SyncHandle>();
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
 
-  constructor(raw: RawStore) {
+  constructor(raw: WasmStore, upcast: Upcast) {
     this.#raw = raw;
+    this.#upcast = upcast;
     this.checkpoints = Object.freeze({
       get: (name: string) => call(() => raw.checkpointGet(name)),
       set: (name: string, position: number) => call(() => raw.checkpointSet(name, position)),
@@ -64,9 +68,13 @@ class Store implements EventStore {
     });
   }
 
-  append<D, M extends object>(
+  get storage(): 'indexeddb' | 'memory' {
+    return this.#raw.storage;
+  }
+
+  append<D = JsonValue, M extends object = JsonObject>(
     stream: string,
-    events: EventInput<D, M> | EventInput<D, M>[],
+    events: EventInput<D, M> | readonly EventInput<D, M>[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
     return call(() => this.#raw.append(stream, events, options));
@@ -81,41 +89,56 @@ class Store implements EventStore {
     options?: ReadStreamOptions,
   ): EventIterable<RecordedEvent<D, M>> {
     const raw = this.#raw;
-    return new PagedIterable(() => raw.readStream(stream, options));
+    return new PagedIterable(() => raw.readStream(stream, options), this.#upcast);
   }
 
   readAll<D, M extends object>(options?: ReadAllOptions): EventIterable<RecordedEvent<D, M>> {
     const raw = this.#raw;
-    return new PagedIterable(() => raw.readAll(options));
+    return new PagedIterable(() => raw.readAll(options), this.#upcast);
   }
 
   subscribe<D, M extends object>(options?: SubscribeOptions): Subscription<RecordedEvent<D, M>> {
-    let signal: AbortSignal | undefined;
-    if (typeof options === 'object' && options !== null) {
-      // Read once, as caller input: a getter or a Proxy trap may throw. The wasm side reads
-      // only the options it knows, so `signal` travels along unread.
-      let s: unknown;
-      let valid: boolean;
-      try {
-        s = options.signal;
-        valid = s === undefined || isAbortSignal(s);
-      } catch {
-        throw new InvalidArgumentError('signal could not be read: a getter or Proxy trap threw', 'signal');
-      }
-      if (!valid) throw new InvalidArgumentError('signal must be an AbortSignal', 'signal');
-      signal = s as AbortSignal | undefined;
-    }
+    // The wasm side reads only the options it knows, so `signal` travels along unread.
+    const signal = signalOption(options);
     let sub;
     try {
       sub = this.#raw.subscribe(options);
     } catch (e) {
       throw fromRaw(e);
     }
-    return new SubscriptionIterator(sub, signal);
+    return new SubscriptionIterator(sub, signal, this.#upcast);
+  }
+
+  async aggregateStream<S, D, M extends object>(
+    stream: string,
+    options: AggregateOptions<S, D, M>,
+  ): Promise<Aggregate<S>> {
+    const { initialState, evolve, snapshotEvery } = aggregateOptions(options);
+    const snapshot = await this.snapshots.load<S>(stream);
+    let state = snapshot === undefined ? initialState() : snapshot.state;
+    const from = snapshot?.version ?? 0;
+    let version = from;
+    for await (const event of this.readStream<D, M>(stream, { fromVersion: from + 1 })) {
+      state = evolve(state, event);
+      version = event.version;
+    }
+    if (snapshotEvery !== undefined && version - from >= snapshotEvery) {
+      await this.snapshots.save(stream, { version, state });
+    }
+    return { state, version };
+  }
+
+  export(options?: ExportOptions): AsyncIterable<string> {
+    const raw = this.#raw;
+    return { [Symbol.asyncIterator]: () => exportEvents(raw, options) };
+  }
+
+  import(source: ImportSource): Promise<ImportResult> {
+    return importEvents(this.#raw, source);
   }
 
   sync(options: SyncOptions): Sync {
-    const handle: SyncHandle = new SyncHandle(this.#raw, options, () => this.#syncs.delete(handle));
+    const handle: SyncHandle = new SyncHandle(this.#raw, options, () => this.#syncs.delete(handle), this.#upcast);
     this.#syncs.add(handle);
     return handle;
   }
@@ -128,10 +151,39 @@ class Store implements EventStore {
 
 /** Makes `openStore` over a way to get the initialised wasm module. @internal */
 export function makeOpenStore(
-  load: () => RawModule | Promise<RawModule>,
+  load: () => Pick<typeof Wasm, 'openStore'> | Promise<Pick<typeof Wasm, 'openStore'>>,
 ): (options?: OpenStoreOptions) => Promise<EventStore> {
   return async function openStore(options?: OpenStoreOptions): Promise<EventStore> {
     const wasm = await load();
-    return new Store(await call(() => wasm.openStore(options)));
+    const raw = await call(() => wasm.openStore(options));
+    // Read after the module read the options it knows, so the first field at fault is named.
+    let upcast: Upcast;
+    try {
+      upcast = makeUpcast(readOption(options, 'upcasters'));
+    } catch (e) {
+      await raw.close();
+      throw e;
+    }
+    return new Store(raw, upcast);
   };
+}
+
+/** The options of `aggregateStream`, checked: `InvalidArgumentError` naming the one at fault. */
+function aggregateOptions<S, D, M extends object>(options: AggregateOptions<S, D, M>): AggregateOptions<S, D, M> {
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new InvalidArgumentError('options must be an object { initialState, evolve, snapshotEvery? }', 'options');
+  }
+  const initialState = readOption(options, 'initialState');
+  const evolve = readOption(options, 'evolve');
+  const snapshotEvery = readOption(options, 'snapshotEvery');
+  if (typeof initialState !== 'function') {
+    throw new InvalidArgumentError('initialState must be a function returning the state of an empty stream', 'initialState');
+  }
+  if (typeof evolve !== 'function') {
+    throw new InvalidArgumentError('evolve must be a function (state, event) => state', 'evolve');
+  }
+  if (snapshotEvery !== undefined && !(Number.isSafeInteger(snapshotEvery) && (snapshotEvery as number) > 0)) {
+    throw new InvalidArgumentError('snapshotEvery must be a positive integer', 'snapshotEvery');
+  }
+  return { initialState, evolve, snapshotEvery } as AggregateOptions<S, D, M>;
 }

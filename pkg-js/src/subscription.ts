@@ -1,8 +1,11 @@
 /** Subscriptions as hand-written async iterators. @internal */
 
-import type { RawSubscription } from './raw.js';
+import type { WasmSubscription } from './wasm/annals.js';
+
+type RawSubscription = Pick<WasmSubscription, 'next' | 'nextBuffered' | 'close' | 'position'>;
 import { fromRaw } from './translate.js';
 import type { Subscription } from './types.js';
+import type { Upcast } from './upcast.js';
 
 const DONE: IteratorReturnResult<undefined> = Object.freeze({ done: true, value: undefined });
 
@@ -15,6 +18,7 @@ export class SubscriptionIterator<E>
   implements Subscription<E>, AsyncIterator<E, undefined, undefined>
 {
   readonly #raw: RawSubscription;
+  readonly #upcast: Upcast;
   #closed = false;
   #closing: Promise<void> | undefined;
   // The wasm next() must not be called before the previous call settled.
@@ -24,8 +28,10 @@ export class SubscriptionIterator<E>
   #signal: AbortSignal | undefined;
   readonly #onAbort = (): void => void this.close();
 
-  constructor(raw: RawSubscription, signal?: AbortSignal) {
+  /** `upcast` is applied to each event as it is delivered. */
+  constructor(raw: RawSubscription, signal?: AbortSignal, upcast: Upcast = (e) => e) {
     this.#raw = raw;
+    this.#upcast = upcast;
     if (signal !== undefined) {
       if (signal.aborted) {
         void this.close();
@@ -49,7 +55,7 @@ export class SubscriptionIterator<E>
     if (this.#pending === 0) {
       // An event already read is handed over without a round trip through the wasm futures.
       const event = this.#raw.nextBuffered() as E | undefined;
-      if (event !== undefined) return Promise.resolve({ done: false, value: event });
+      if (event !== undefined) return this.#deliver(event);
     }
     this.#pending += 1;
     const result = this.#queue.then(() => this.#step()).finally(() => {
@@ -80,7 +86,20 @@ export class SubscriptionIterator<E>
       this.#detach();
       return DONE;
     }
-    return { done: false, value: event };
+    return this.#deliver(event);
+  }
+
+  /**
+   * `event` upcast. An upcaster that throws closes the subscription with its error, so the
+   * event is not marked done: a subscription resuming the same checkpoint delivers it again.
+   */
+  async #deliver(event: E): Promise<IteratorResult<E, undefined>> {
+    try {
+      return { done: false, value: this.#upcast(event) };
+    } catch (e) {
+      await this.close().catch(() => undefined);
+      throw e;
+    }
   }
 
   /** `break` lands here; resolves once the checkpoint of finished events is saved. */

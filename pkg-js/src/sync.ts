@@ -6,8 +6,10 @@
  */
 
 import { InvalidArgumentError } from './errors.js';
-import type { RawConflicts, RawStore, RawSync } from './raw.js';
+import { signalOption } from './signal.js';
+import type { RawAnswer, RawTransport, WasmConflicts, WasmStore, WasmSync } from './wasm/annals.js';
 import { fromRaw } from './translate.js';
+import type { Upcast } from './upcast.js';
 import type {
   Conflict,
   ConflictResolution,
@@ -21,11 +23,6 @@ import type {
 /** How long one request may take before it counts as a network failure. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-interface Answer {
-  status: number;
-  body: unknown;
-}
-
 interface Waiter {
   known: number;
   resolve: (head: number) => void;
@@ -36,7 +33,7 @@ interface Waiter {
  * What the engine calls: `push`, `pull`, `notice`, `sleep`, `close`. Requests resolve
  * `{ status, body }` and reject only when the server cannot be reached; nothing here retries.
  */
-export class HttpTransport {
+export class HttpTransport implements RawTransport {
   readonly #base: string;
   readonly #token: string;
   readonly #closed = new AbortController();
@@ -50,11 +47,11 @@ export class HttpTransport {
     this.#token = token;
   }
 
-  push(body: unknown): Promise<Answer> {
+  push(body: unknown): Promise<RawAnswer> {
     return this.#request('/v1/push', { method: 'POST', body: JSON.stringify(body) });
   }
 
-  pull(after: number, limit: number): Promise<Answer> {
+  pull(after: number, limit: number): Promise<RawAnswer> {
     return this.#request(`/v1/pull?after=${after}&limit=${limit}`, { method: 'GET' });
   }
 
@@ -106,7 +103,7 @@ export class HttpTransport {
     };
   }
 
-  async #request(path: string, init: { method: string; body?: string }): Promise<Answer> {
+  async #request(path: string, init: { method: string; body?: string }): Promise<RawAnswer> {
     const { signal, done } = this.#signal(true);
     try {
       const headers = this.#headers(init.body === undefined ? undefined : { 'content-type': 'application/json' });
@@ -187,19 +184,6 @@ export class HttpTransport {
   }
 }
 
-function checkedSignal(signal: unknown, field: string): AbortSignal | undefined {
-  if (signal === undefined) return undefined;
-  if (
-    typeof signal === 'object' &&
-    signal !== null &&
-    typeof (signal as AbortSignal).aborted === 'boolean' &&
-    typeof (signal as AbortSignal).addEventListener === 'function'
-  ) {
-    return signal as AbortSignal;
-  }
-  throw new InvalidArgumentError(`${field} must be an AbortSignal`, field);
-}
-
 /** Rejects with the signal's reason once it aborts; `promise` otherwise. */
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
@@ -213,13 +197,15 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Pro
 
 /** The conflicts of a store as an async iterable; each has `resolve`. */
 class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Conflict<D, M>> {
-  readonly #raw: RawConflicts;
-  readonly #store: RawStore;
+  readonly #raw: WasmConflicts;
+  readonly #store: WasmStore;
+  readonly #upcast: Upcast;
   #closed = false;
 
-  constructor(raw: RawConflicts, store: RawStore) {
+  constructor(raw: WasmConflicts, store: WasmStore, upcast: Upcast) {
     this.#raw = raw;
     this.#store = store;
+    this.#upcast = upcast;
   }
 
   [Symbol.asyncIterator](): this {
@@ -240,7 +226,7 @@ class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Con
     const { key, ...fields } = raw;
     const conflict = Object.freeze({
       ...fields,
-      events: fields.events as RecordedEvent<D, M>[],
+      events: fields.events.map(this.#upcast) as RecordedEvent<D, M>[],
       resolve: async (action: ConflictResolution): Promise<void> => {
         try {
           await store.resolve(key, action);
@@ -263,27 +249,31 @@ class ConflictIterator<D, M extends object> implements AsyncIterableIterator<Con
 
 /** A store's sync: the engine (in wasm) over an {@link HttpTransport}. */
 export class SyncHandle implements Sync {
-  readonly #raw: RawSync;
-  readonly #store: RawStore;
+  readonly #raw: WasmSync;
+  readonly #store: WasmStore;
   readonly #onClose: () => void;
   #signal: AbortSignal | undefined;
   #closed = false;
   readonly #onAbort = (): void => void this.close();
 
-  constructor(store: RawStore, options: SyncOptions, onClose: () => void) {
+  readonly #upcast: Upcast;
+
+  /** `upcast` is applied to the events of conflicts. */
+  constructor(store: WasmStore, options: SyncOptions, onClose: () => void, upcast: Upcast) {
     if (typeof options !== 'object' || options === null) {
       throw new InvalidArgumentError('options must be an object { url, token, live?, signal? }', 'options');
     }
-    const { url, token, live, signal } = options;
+    const { url, token, live } = options;
     if (typeof url !== 'string' || !/^https?:\/\/[^/]/.test(url)) {
       throw new InvalidArgumentError('url must be an http(s) URL of an annals server', 'url');
     }
     if (typeof token !== 'string' || token === '') {
       throw new InvalidArgumentError('token must be a non-empty string', 'token');
     }
-    this.#signal = checkedSignal(signal, 'signal');
+    this.#signal = signalOption(options);
     this.#store = store;
     this.#onClose = onClose;
+    this.#upcast = upcast;
     try {
       this.#raw = store.sync(new HttpTransport(url, token), { live });
     } catch (e) {
@@ -299,7 +289,7 @@ export class SyncHandle implements Sync {
   }
 
   async flush(options?: FlushOptions): Promise<void> {
-    const signal = checkedSignal(options?.signal, 'signal');
+    const signal = signalOption(options);
     try {
       await abortable(this.#raw.flush(), signal);
     } catch (e) {
@@ -309,7 +299,7 @@ export class SyncHandle implements Sync {
 
   conflicts<D = unknown, M extends object = Record<string, unknown>>(): AsyncIterableIterator<Conflict<D, M>> {
     try {
-      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store);
+      return new ConflictIterator<D, M>(this.#store.conflicts(), this.#store, this.#upcast);
     } catch (e) {
       throw fromRaw(e);
     }

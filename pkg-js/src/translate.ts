@@ -1,7 +1,6 @@
 /** Translation of the wasm module's errors into the typed ones. @internal */
 
 import {
-  type AnnalsError,
   DuplicateEventIdError,
   InvalidArgumentError,
   isAnnalsError,
@@ -9,63 +8,38 @@ import {
   StorageError,
   StoreClosedError,
   SyncError,
-  type SyncErrorCode,
   WrongExpectedVersionError,
 } from './errors.js';
-import type { ExpectedVersion } from './types.js';
-
-interface RawError {
-  name?: unknown;
-  message?: unknown;
-  stream?: unknown;
-  expected?: unknown;
-  actual?: unknown;
-  id?: unknown;
-  field?: unknown;
-  cause?: unknown;
-  code?: unknown;
-}
+import type { RawError } from './wasm/annals.js';
 
 /**
- * Turns an error thrown by the wasm module into its typed counterpart, by `name`.
- * Anything that is not one of the module's errors (a wasm `RuntimeError`, a `TypeError`, an
- * error already translated) is returned untouched.
+ * Turns an error thrown by the wasm module (a `RawError`, declared beside the Rust that makes
+ * it) into its typed counterpart, by `name`. Anything that is not one of the module's errors
+ * (a wasm `RuntimeError`, a `TypeError`, an error already translated) is returned untouched.
  * @internal
  */
 export function fromRaw(raw: unknown): unknown {
   if (isAnnalsError(raw) || typeof raw !== 'object' || raw === null) return raw;
   const r = raw as RawError;
   const message = typeof r.message === 'string' ? r.message : '';
-  let e: AnnalsError;
   switch (r.name) {
     case 'WrongExpectedVersionError':
-      e = new WrongExpectedVersionError(
-        message,
-        r.stream as string,
-        r.expected as ExpectedVersion,
-        r.actual as number,
-      );
-      break;
+      return new WrongExpectedVersionError(message, r.stream, r.expected, r.actual);
     case 'DuplicateEventIdError':
-      e = new DuplicateEventIdError(message, r.id as string);
-      break;
+      return new DuplicateEventIdError(message, r.id);
     case 'InvalidArgumentError':
-      e = new InvalidArgumentError(message, r.field as string);
-      break;
+      return new InvalidArgumentError(message, r.field);
     case 'StorageError':
-      e = new StorageError(message, r.cause);
-      break;
+      return new StorageError(message, r.cause);
     case 'QuotaExceededError':
-      e = new QuotaExceededError(message, r.cause);
-      break;
+      return new QuotaExceededError(message, r.cause);
     case 'StoreClosedError':
-      e = new StoreClosedError(message || undefined);
-      break;
+      return new StoreClosedError(message || undefined, r.reason);
     case 'SyncError':
-      e = new SyncError(message, r.code as SyncErrorCode);
-      break;
+      return new SyncError(message, r.code);
     default:
+      // Every kind the module declares is handled above; anything else passes through.
+      r satisfies never;
       return raw;
   }
-  return e;
 }

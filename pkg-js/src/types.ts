@@ -1,47 +1,120 @@
-/** Public types of annals. The behaviour behind them is described in the package README. */
+/**
+ * Public types of annals. `docs/api.md` in the repository is the contract they implement; the
+ * doc comments here say what holds.
+ * @module
+ */
+
+import type { AnnalsError } from './errors.js';
+
+// ---- JSON ----------------------------------------------------------------------------------
+
+/** A JSON scalar. */
+export type JsonPrimitive = string | number | boolean | null;
+/**
+ * A JSON-compatible value: what event data, metadata and snapshot state are made of. Numbers
+ * must be finite and nesting at most 128 levels deep (checked when appended).
+ */
+export type JsonValue = JsonPrimitive | readonly JsonValue[] | JsonObject;
+/** A JSON-compatible object. An `undefined` property is allowed by the type (optional fields) but refused when appended. */
+export type JsonObject = { readonly [key: string]: JsonValue | undefined };
+
+/**
+ * `T` where it is JSON-compatible, `never` where it is not (a `Date`, `Map`, `Set`, `RegExp`,
+ * function, bigint, symbol): `EventInput` checks `data` and `metadata` with it, so
+ * `data: new Date()` fails to compile. `unknown` and `any` pass; they are checked when appended.
+ */
+export type JsonCompatible<T> = unknown extends T
+  ? T
+  : T extends JsonValue
+    ? T
+    : T extends Date | Map<unknown, unknown> | Set<unknown> | RegExp | ((...args: never[]) => unknown) | bigint | symbol | undefined
+      ? never
+      : T extends readonly unknown[]
+        ? { readonly [I in keyof T]: JsonCompatible<T[I]> }
+        : T extends object
+          ? { readonly [K in keyof T]: K extends string ? JsonCompatible<T[K]> : never }
+          : never;
+
+// ---- opening -------------------------------------------------------------------------------
 
 /** Options of `openStore`. */
 export interface OpenStoreOptions {
-  /** Database name; default `'annals'`. Stores with one name share one IndexedDB database. */
+  /** Database name; default `'annals'`. Stores with one name share one IndexedDB database (one origin). */
   name?: string;
-  /** `'auto'` (default) picks IndexedDB where `indexedDB` exists, memory elsewhere. */
+  /**
+   * `'auto'` (default) picks IndexedDB where `indexedDB` exists, memory elsewhere;
+   * `'indexeddb'` fails with `StorageError` where there is none. `store.storage` says which.
+   */
   storage?: 'auto' | 'indexeddb' | 'memory';
-  /** Largest encoded size of one event; default 1 MiB. */
+  /** Largest encoded size of one event (type, data and metadata as JSON), in bytes; default 1 MiB. */
   maxEventBytes?: number;
+  /**
+   * Read-time schema evolution: for an event type, a function that turns a stored event of
+   * that type into the shape the app reads now. Applied to every read, subscription,
+   * `aggregateStream` and conflict; a stored event is never rewritten.
+   */
+  upcasters?: Upcasters;
 }
 
-/** An event to append. */
-export interface EventInput<D = unknown, M extends object = Record<string, unknown>> {
-  /** 1..256 characters. */
-  type: string;
-  /** A JSON-compatible value. */
-  data: D;
-  /** A JSON-compatible object; by convention `correlationId`, `causationId`. */
-  metadata?: M;
-  /** A UUID, the idempotency key; generated when absent. */
-  id?: string;
+/**
+ * Turns a stored event of an old shape into the current one: returns its `type`, `data` and,
+ * if changed, `metadata`. The event's identity (`id`, `stream`, `version`, `position`,
+ * `recordedAt`, `serverPosition`) stays. When the returned type has an upcaster of its own, that
+ * one runs next (each type at most once per event).
+ */
+export type Upcaster = (event: RecordedEvent) => {
+  /** The type the event reads as now (its own, or a new name). */
+  readonly type: string;
+  /** The data in today's shape. */
+  readonly data: unknown;
+  /** The metadata, when it changes; the stored metadata otherwise. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+};
+
+/** Upcasters by the stored event type they apply to. */
+export type Upcasters = Readonly<Record<string, Upcaster>>;
+
+// ---- events --------------------------------------------------------------------------------
+
+/** An event to append. `data` and `metadata` must be JSON-compatible ({@link JsonCompatible}). */
+export interface EventInput<D = JsonValue, M extends object = JsonObject> {
+  /** What happened: 1..256 characters, no control characters. */
+  readonly type: string;
+  /** The payload: a JSON-compatible value. */
+  readonly data: D & JsonCompatible<D>;
+  /** A JSON-compatible object; by convention `correlationId`, `causationId`. Default `{}`. */
+  readonly metadata?: M & JsonCompatible<M>;
+  /** A UUID in hyphenated form, the idempotency key; generated (UUIDv7) when absent. */
+  readonly id?: string;
 }
 
-/** An event as stored. */
+/** An event as the store holds it. Never changes once recorded. */
 export interface RecordedEvent<D = unknown, M extends object = Record<string, unknown>> {
-  id: string;
-  stream: string;
-  type: string;
-  /** Position in its stream: the first event of a stream has version 1. */
-  version: number;
-  /** Position in the store's global order: 1, 2, 3 … with no gaps. */
-  position: number;
-  data: D;
-  metadata: M;
-  /** Set by the store when the append committed, on the device that appended it. */
-  recordedAt: Date;
+  /** The event's UUID (lower-case, hyphenated): its identity in every store and on the sync server. */
+  readonly id: string;
+  /** The stream it belongs to. */
+  readonly stream: string;
+  /** What happened. */
+  readonly type: string;
+  /** Position in its stream: the first event of a stream has version 1; no gaps. */
+  readonly version: number;
+  /** Position in this store's global order: 1, 2, 3 … with no gaps. Local to one database. */
+  readonly position: number;
+  /** The payload. */
+  readonly data: D;
+  /** The metadata object (`{}` when none was given). */
+  readonly metadata: M;
+  /** When the append committed, on the device that appended it. */
+  readonly recordedAt: Date;
   /**
    * Place in the sync server's global order, the same on every device; `null` while the event
    * is pending (appended here, not yet confirmed by the server). Always `null` in a store that
    * never synced.
    */
-  serverPosition: number | null;
+  readonly serverPosition: number | null;
 }
+
+// ---- appending -----------------------------------------------------------------------------
 
 /**
  * `'any'`: no check. `'no_stream'`: the stream must have no events. `'stream_exists'`: it must
@@ -49,62 +122,78 @@ export interface RecordedEvent<D = unknown, M extends object = Record<string, un
  */
 export type ExpectedVersion = 'any' | 'no_stream' | 'stream_exists' | number;
 
+/** Options of `append`. */
 export interface AppendOptions {
-  /** Default `'any'`. */
+  /** Checked inside the transaction that writes; default `'any'`. */
   expectedVersion?: ExpectedVersion;
 }
 
+/** What an append reports. */
 export interface AppendResult {
   /** The stream's version after the append: pass it as the next `expectedVersion`. */
-  nextExpectedVersion: number;
+  readonly nextExpectedVersion: number;
   /** Global position of the last event appended. */
-  position: number;
+  readonly position: number;
 }
 
+// ---- reading -------------------------------------------------------------------------------
+
+/** `'forward'`: oldest first. `'backward'`: newest first. */
 export type Direction = 'forward' | 'backward';
 
+/** Options of `readStream`. */
 export interface ReadStreamOptions {
-  /** Inclusive. Default: 1 forward, the last version backward. */
+  /** The first version yielded (inclusive). Default: 1 forward, the last version backward. */
   fromVersion?: number;
+  /** Default `'forward'`. */
   direction?: Direction;
-  /** The most events the read yields. */
+  /** The most events the read yields. Default: no cap. */
   limit?: number;
 }
 
-export interface ReadAllOptions {
-  /** Exclusive position; default 0 = all. */
+/** Which events of the global order a read or subscription yields: each part set must match. */
+export interface EventFilter {
+  /** Only events of these stored types (before upcasting). At least one. */
+  types?: string[];
+  /** Only events of these streams, by exact name (`'Order-1'` is not `'Order-10'`). At least one. */
+  streams?: string[];
+  /** Only events of streams whose name starts with this, e.g. `'Order-'` (a category). */
+  streamPrefix?: string;
+}
+
+/** Options of `readAll`. */
+export interface ReadAllOptions extends EventFilter {
+  /** Only events with a position above this (exclusive); default 0 = all. */
   after?: number;
+  /** Default `'forward'`. */
   direction?: Direction;
-  /** The most events the read yields. */
+  /** The most events the read yields. Default: no cap. */
   limit?: number;
-  /** Only events of these types. */
-  types?: string[];
-  /** Only events of streams whose name starts with this, e.g. `'Order-'`. */
-  streamPrefix?: string;
-}
-
-export interface SubscribeOptions {
-  /** Default 0: catch up from the beginning. `'end'`: only events appended after this call. */
-  after?: number | 'end';
-  /** A durable name: resume after its saved position, and save progress under it. */
-  checkpoint?: string;
-  /** Only events of these types. */
-  types?: string[];
-  /** Only events of streams whose name starts with this. */
-  streamPrefix?: string;
-  /** Aborting closes the subscription; an already aborted signal yields nothing. */
-  signal?: AbortSignal;
 }
 
 /** A read: iterate it with `for await`, or collect it with `toArray()`. Fetches in pages. */
 export interface EventIterable<E = RecordedEvent> extends AsyncIterable<E> {
+  /** Starts the read anew: each iteration reads from storage. */
   [Symbol.asyncIterator](): AsyncIterator<E, undefined, undefined>;
   /** All events of the read, in order. */
   toArray(): Promise<E[]>;
 }
 
+// ---- subscribing ---------------------------------------------------------------------------
+
+/** Options of `subscribe`. */
+export interface SubscribeOptions extends EventFilter {
+  /** Default 0: catch up from the beginning. `'end'`: only events appended after this call. */
+  after?: number | 'end';
+  /** A durable name: resume after its saved position, and save progress under it. */
+  checkpoint?: string;
+  /** Aborting closes the subscription; an already aborted signal yields nothing. */
+  signal?: AbortSignal;
+}
+
 /** Catch-up then live events, in position order. */
 export interface Subscription<E = RecordedEvent> extends AsyncIterable<E> {
+  /** The subscription itself: iterate it once. */
   [Symbol.asyncIterator](): AsyncIterator<E, undefined, undefined>;
   /** Last position delivered (before the first event: the position it started after). */
   readonly position: number;
@@ -116,21 +205,81 @@ export interface Subscription<E = RecordedEvent> extends AsyncIterable<E> {
   close(): Promise<void>;
 }
 
+// ---- checkpoints, snapshots, aggregates ----------------------------------------------------
+
+/** A saved state of a stream's projection, as of one of its versions. */
 export interface Snapshot<S = unknown> {
-  version: number;
-  state: S;
+  /** The stream version the state reflects: at most the stream's version when saved. */
+  readonly version: number;
+  /** The state: JSON-compatible. */
+  readonly state: S;
 }
 
+/** Durable consumer positions, by name. */
 export interface Checkpoints {
+  /** The position saved under `name`, or `undefined`. */
   get(name: string): Promise<number | undefined>;
+  /** Saves `position` under `name`, replacing what was there. */
   set(name: string, position: number): Promise<void>;
 }
 
+/** One saved state per stream. */
 export interface Snapshots {
-  /** `snapshot.version` must not exceed the stream's version. */
+  /** Saves `snapshot` for `stream`, replacing the one before; `snapshot.version` must not exceed the stream's version. */
   save<S = unknown>(stream: string, snapshot: Snapshot<S>): Promise<void>;
+  /** The snapshot saved for `stream`, or `undefined`. */
   load<S = unknown>(stream: string): Promise<Snapshot<S> | undefined>;
 }
+
+/** Options of `aggregateStream`: how to fold a stream's events into a state. */
+export interface AggregateOptions<S, D = unknown, M extends object = Record<string, unknown>> {
+  /** The state of a stream with no events (called once per call, when no snapshot is used). */
+  initialState: () => S;
+  /** The state after `event`; events come in version order, upcast. */
+  evolve: (state: S, event: RecordedEvent<D, M>) => S;
+  /**
+   * Save a snapshot once this many events were folded since the snapshot the call started
+   * from (or since the start): a positive integer. The state must then be JSON-compatible.
+   * Default: never save.
+   */
+  snapshotEvery?: number;
+}
+
+/** What `aggregateStream` reports. */
+export interface Aggregate<S> {
+  /** The state after the stream's last event read. */
+  readonly state: S;
+  /** The version of that event: pass it as `expectedVersion` when appending what you decide (`0`: no events). */
+  readonly version: number;
+}
+
+// ---- export and import ---------------------------------------------------------------------
+
+/** Options of `export`: which events; without any, all of them. */
+export interface ExportOptions {
+  /** Only events with a position above this (an incremental export). */
+  after?: number;
+  /** Only these streams, by exact name. */
+  streams?: string[];
+  /** Only streams whose name starts with this. */
+  streamPrefix?: string;
+}
+
+/** NDJSON text to import: a string, a `Blob` (a `File`), or chunks of text or UTF-8 bytes. */
+export type ImportSource =
+  | string
+  | Blob
+  | Iterable<string | Uint8Array>
+  | AsyncIterable<string | Uint8Array>
+  | ReadableStream<string | Uint8Array>;
+
+/** What an import reports. */
+export interface ImportResult {
+  /** How many events the input held; each now stands in the store (written, or already there). */
+  readonly events: number;
+}
+
+// ---- sync ----------------------------------------------------------------------------------
 
 /** Options of `store.sync()`. */
 export interface SyncOptions {
@@ -156,13 +305,13 @@ export interface FlushOptions {
 /** A snapshot of a sync's state. */
 export interface SyncState {
   /** Events appended here and not yet confirmed by the server. */
-  pending: number;
+  readonly pending: number;
   /** Every server event up to this server position is in the store. */
-  serverPosition: number;
+  readonly serverPosition: number;
   /** The last exchange with the server succeeded. */
-  connected: boolean;
+  readonly connected: boolean;
   /** Why the last round failed, until one succeeds (a `SyncError`, or a storage error). */
-  error?: import('./errors.js').AnnalsError;
+  readonly error?: AnnalsError;
 }
 
 /** What to do with a conflict: append its events again after the server's, or drop them. */
@@ -173,14 +322,18 @@ export type ConflictResolution = 'rebase' | 'discard';
  * the same stream, moved out of the stream until resolved.
  */
 export interface Conflict<D = unknown, M extends object = Record<string, unknown>> {
+  /** The stream. */
   readonly stream: string;
   /** What the refused append expected. */
   readonly expected: ExpectedVersion;
   /** The stream's version on the server when it refused (`null` when not known). */
   readonly actual: number | null;
-  /** Why the server refused it. */
+  /**
+   * Why the server refused it: `'wrong_expected_version'`, `'duplicate_event_id'` (an id
+   * stands for another event on the server), `'too_large'` (over the server's limits).
+   */
   readonly reason: 'wrong_expected_version' | 'duplicate_event_id' | 'too_large';
-  /** The events, as they stood here (`serverPosition: null`). */
+  /** The events, as they stood here (`serverPosition: null`), upcast. */
   readonly events: RecordedEvent<D, M>[];
   /**
    * `'rebase'`: appends the same events (same ids and data) after the stream's events as the
@@ -206,27 +359,66 @@ export interface Sync {
   close(): Promise<void>;
 }
 
+// ---- the store -----------------------------------------------------------------------------
+
+/** An open store. Every call rejects with a typed `AnnalsError`; bad input writes nothing. */
 export interface EventStore {
-  append<D = unknown, M extends object = Record<string, unknown>>(
+  /** What the store keeps its events in (what `storage: 'auto'` chose). */
+  readonly storage: 'indexeddb' | 'memory';
+  /**
+   * Appends one event or several to `stream`, all or nothing, with consecutive versions, if
+   * the stream's version meets `expectedVersion` when the transaction decides
+   * (`WrongExpectedVersionError` otherwise). A retry whose events all stand in the stream, by
+   * id, in order, with the same content, returns the original result and writes nothing.
+   */
+  append<D = JsonValue, M extends object = JsonObject>(
     stream: string,
-    events: EventInput<D, M> | EventInput<D, M>[],
+    events: EventInput<D, M> | readonly EventInput<D, M>[],
     options?: AppendOptions,
   ): Promise<AppendResult>;
   /** The stream's last version, `0` if it has none. */
   streamVersion(stream: string): Promise<number>;
+  /** The events of one stream, by version; upcast. Lazy: invalid options reject the first `next()`. */
   readStream<D = unknown, M extends object = Record<string, unknown>>(
     stream: string,
     options?: ReadStreamOptions,
   ): EventIterable<RecordedEvent<D, M>>;
+  /** The events of the global order, by position, filtered; upcast. Lazy like `readStream`. */
   readAll<D = unknown, M extends object = Record<string, unknown>>(
     options?: ReadAllOptions,
   ): EventIterable<RecordedEvent<D, M>>;
-  /** Throws `InvalidArgumentError` / `StoreClosedError` synchronously. */
+  /**
+   * Catch-up, then live events (other tabs' and workers' included), in position order, with no
+   * gap or duplicate at the hand-over; upcast. Throws `InvalidArgumentError` /
+   * `StoreClosedError` synchronously.
+   */
   subscribe<D = unknown, M extends object = Record<string, unknown>>(
     options?: SubscribeOptions,
   ): Subscription<RecordedEvent<D, M>>;
+  /**
+   * Folds a stream into a state: from the stream's latest snapshot when there is one (its
+   * state and version), else from `initialState()`, through `evolve` for each later event
+   * (upcast); saves a snapshot every `snapshotEvery` events when asked.
+   */
+  aggregateStream<S, D = unknown, M extends object = Record<string, unknown>>(
+    stream: string,
+    options: AggregateOptions<S, D, M>,
+  ): Promise<Aggregate<S>>;
+  /** Durable consumer positions. */
   readonly checkpoints: Checkpoints;
+  /** One saved state per stream. */
   readonly snapshots: Snapshots;
+  /**
+   * The store's events as NDJSON, in position order, as stored (not upcast): chunks of text
+   * ending at line ends, one event per line (the line format is in `docs/api.md`).
+   */
+  export(options?: ExportOptions): AsyncIterable<string>;
+  /**
+   * Imports NDJSON written by `export`: each event is appended to its stream with its id, at
+   * its version, with its `recordedAt`; an event already there is skipped, so importing twice
+   * writes nothing. Imported events are local appends (pending for sync).
+   */
+  import(source: ImportSource): Promise<ImportResult>;
   /**
    * Starts syncing with an annals server. One sync per store at a time (a second call before
    * the first is closed throws `InvalidArgumentError` on `sync`).

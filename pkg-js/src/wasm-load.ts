@@ -1,7 +1,7 @@
 /**
- * Loading the wasm module, for every entry point: what a runtime or bundler hands over (a URL,
- * a `Response`, bytes, a compiled `WebAssembly.Module`) becomes the instantiated module, or a
- * {@link WasmLoadError} that says what was tried, what came back and the likely fix.
+ * Loading the wasm module, shared by every entry point, and {@link WasmLoadError}: what every
+ * entry reports when the binary cannot be found, fetched or instantiated, naming the place it
+ * tried, what came back and the likely fix.
  * @module
  */
 
@@ -11,36 +11,31 @@ import { makeOpenStore } from './store.js';
 import type { EventStore, OpenStoreOptions } from './types.js';
 
 /**
- * Where the wasm binary comes from: a URL (or, in Node, a file path), a `Response`, its bytes,
- * or a compiled `WebAssembly.Module`. Whatever your bundler or runtime makes of
- * `import wasm from 'annals/annals_bg.wasm'` is one of these.
+ * The wasm binary (`annals/annals_bg.wasm`) in any form a runtime or bundler hands it over:
+ * a compiled `WebAssembly.Module` (Cloudflare Workers, Vercel's `?module`), its bytes
+ * (esbuild's `binary` loader, `fs.readFile`), a `Response`, or a URL to fetch (a file path or
+ * `file:` URL in Node, Deno and Bun), or a promise of one of these.
  */
-export type WasmSource =
-  | string
-  | URL
-  | Response
-  | BufferSource
-  | WebAssembly.Module
-  | Promise<Response | BufferSource | WebAssembly.Module>;
+export type WasmSource = WasmBinary | Promise<WasmBinary>;
+type WasmBinary = string | URL | Response | BufferSource | WebAssembly.Module;
 
 /**
- * The wasm module could not be loaded, so no store can open. Nothing was written. `url` is
- * where it was looked for (if anywhere), `contentType` what came back (if an HTTP answer did),
- * and `fix` the likely fix for the setup that usually causes it.
+ * The wasm module could not be loaded, so no store can be opened. `url` is where annals looked
+ * (`undefined` when it could not tell where to look), `contentType` what a server answered
+ * with (`undefined` when nothing was fetched), `cause` the underlying failure; the message
+ * says the likely fix.
  */
 export class WasmLoadError extends AnnalsError {
   override readonly name = 'WasmLoadError' as const;
   constructor(
     message: string,
-    /** Where the binary was looked for: a URL or file path; `undefined` if nowhere. */
+    /** Where the binary was looked for: a URL or a file path. */
     readonly url: string | undefined,
-    /** The `Content-Type` of the answer, when an HTTP answer came. */
+    /** The `Content-Type` the server answered with, if something was fetched. */
     readonly contentType: string | undefined,
-    /** What usually fixes it. */
-    readonly fix: string,
     cause?: unknown,
   ) {
-    super(`${message}. Likely fix: ${fix}`, ErrorCode.WasmLoad, { cause });
+    super(message, ErrorCode.WasmLoad, { cause });
   }
 }
 
@@ -49,136 +44,48 @@ export function isWasmLoadError(e: unknown): e is WasmLoadError {
   return isAnnalsError(e) && e.name === 'WasmLoadError';
 }
 
-const IMPORT_IT =
-  "import the binary and hand it over before opening a store: `import wasm from 'annals/annals_bg.wasm'` " +
-  '(esbuild: --loader:.wasm=file in a browser bundle, --loader:.wasm=binary in a Node bundle), ' +
-  'then `await initWasm(wasm)`';
-
-/** The likely fix, from what the failure looked like. */
-function likelyFix(url: string | undefined, cause: unknown): string {
-  const text = String((cause as Error | undefined)?.message ?? cause ?? '');
-  const kind = (cause as Error | undefined)?.name ?? '';
-  if (url?.includes('/node_modules/.vite/')) {
-    return "Vite's dependency pre-bundling moved annals away from its wasm: add `optimizeDeps: { exclude: ['annals'] }` to vite.config";
-  }
-  if (kind === 'NotCapable' || kind === 'PermissionDenied') {
-    return 'Deno reads the wasm file only with read permission: run with --allow-read';
-  }
-  if (/disallow|not allowed|code generation/i.test(text)) {
-    return (
-      'this runtime compiles no wasm from bytes (Cloudflare Workers, Vercel Edge): pass a compiled WebAssembly.Module, ' +
-      "which `import wasm from 'annals/annals_bg.wasm'` gives there (the `workerd` and `edge-light` entries do it for you)"
-    );
-  }
-  if (url === undefined) return `this code has no import.meta.url (an iife or CommonJS bundle, or an edge runtime): ${IMPORT_IT}`;
-  return `the binary is not at this URL (a bundler moved annals without its annals_bg.wasm?): ${IMPORT_IT}`;
+/** How an entry point finds its binary. @internal */
+export interface WasmLocation {
+  /** The binary to use when `initWasm` was not called first (may throw: reported as such). */
+  readonly default: () => WasmSource;
+  /** Gets the binary a URL or path names: `fetch` on the web, the file system in Node. */
+  readonly get: (where: string | URL) => Promise<Response | BufferSource>;
+  /** What to do when the default binary cannot be found, in this entry's kind of runtime. */
+  readonly fix: string;
 }
 
-/** A load error for `url` caused by `cause` (kept as `cause`). */
-function loadError(what: string, url: string | undefined, contentType: string | undefined, cause?: unknown): WasmLoadError {
-  if (isWasmLoadError(cause)) return cause;
-  const detail = cause === undefined ? '' : `: ${String((cause as Error).message ?? cause)}`;
-  const where = url === undefined ? '' : ` from ${url}`;
-  const type = contentType === undefined ? '' : ` (content type ${contentType})`;
-  return new WasmLoadError(`could not load annals_bg.wasm${where}${type}: ${what}${detail}`, url, contentType, likelyFix(url, cause), cause);
+// What an entry whose binary is imported compiled needs from the platform's bundler.
+const COMPILED_BY = {
+  workerd:
+    'Bundle with wrangler (or give `.wasm` imports the CompiledWasm rule) so that annals_bg.wasm arrives as a WebAssembly.Module.',
+  'edge-light':
+    "Bundle with Next.js or Vercel's builder, which turn a `.wasm?module` import into a WebAssembly.Module.",
+};
+
+/**
+ * The entry whose binary is imported, compiled by the platform's bundler: Cloudflare Workers
+ * (`workerd`) or Vercel's edge (`edge-light`).
+ * @internal
+ */
+export function importedEntry(compiled: WebAssembly.Module, platform: keyof typeof COMPILED_BY): WasmEntry {
+  return wasmEntry({ default: () => compiled, get: (url) => fetch(url), fix: COMPILED_BY[platform] });
 }
 
-// By tag, not instanceof: a runtime may hand over a module compiled in another realm (the
-// edge-runtime sandbox gets its wasm bindings from the Node realm around it).
-const tag = (s: unknown): string => Object.prototype.toString.call(s);
-const isBytes = (s: unknown): s is BufferSource => ArrayBuffer.isView(s) || tag(s) === '[object ArrayBuffer]';
-const isModule = (s: unknown): s is WebAssembly.Module => tag(s) === '[object WebAssembly.Module]';
-
-/** Refuses bytes that are not a wasm module, naming what they look like instead. */
-function checkMagic(bytes: BufferSource, url: string | undefined, contentType: string | undefined): void {
-  const view = ArrayBuffer.isView(bytes)
-    ? new Uint8Array(bytes.buffer, bytes.byteOffset, Math.min(4, bytes.byteLength))
-    : new Uint8Array(bytes, 0, Math.min(4, bytes.byteLength));
-  if (view.length === 4 && view[0] === 0 && view[1] === 0x61 && view[2] === 0x73 && view[3] === 0x6d) return;
-  const start = String.fromCharCode(...view).replace(/[^\x20-\x7e]/g, '.');
-  throw loadError(`these ${bytes.byteLength} bytes are not a wasm module (they start with "${start}")`, url, contentType);
-}
-
-/** Reads a `file:` URL or path (Node), or `undefined` where there is no file system. */
-export type ReadFile = (file: URL | string) => Promise<Uint8Array>;
-
-/** Turns `source` into bytes, a `Response` the engine can compile while it streams, or a module. */
-async function fetchSource(
-  source: WasmSource,
-  readFile: ReadFile | undefined,
-): Promise<{ input: BufferSource | Response | WebAssembly.Module; url?: string; contentType?: string }> {
-  const resolved = await source;
-  if (typeof resolved === 'string' || resolved instanceof URL) {
-    let url: URL | undefined;
-    try {
-      url = new URL(resolved);
-    } catch {
-      // Not an absolute URL: a file path in Node, relative to the page elsewhere.
-    }
-    if (readFile !== undefined && (url === undefined || url.protocol === 'file:')) {
-      const file = url ?? (resolved as string);
-      try {
-        return { input: await readFile(file), url: String(file) };
-      } catch (e) {
-        throw loadError('reading the file failed', String(file), undefined, e);
-      }
-    }
-    const where = url?.href ?? String(resolved);
-    let answer: Response;
-    try {
-      answer = await fetch(resolved);
-    } catch (e) {
-      throw loadError('fetching it failed', where, undefined, e);
-    }
-    return fromResponse(answer, where);
-  }
-  if (typeof Response === 'function' && resolved instanceof Response) return fromResponse(resolved, resolved.url || undefined);
-  if (isModule(resolved) || isBytes(resolved)) return { input: resolved };
-  throw loadError(`initWasm got ${tag(resolved)}, not a URL, Response, bytes or WebAssembly.Module`, undefined, undefined);
-}
-
-async function fromResponse(answer: Response, url: string | undefined) {
-  const contentType = answer.headers.get('Content-Type') ?? undefined;
-  if (!answer.ok) throw loadError(`the server answered ${answer.status} ${answer.statusText}`.trimEnd(), url, contentType);
-  // application/wasm compiles while it streams; anything else is checked first.
-  if (contentType?.split(';')[0]?.trim() === 'application/wasm') return { input: answer, url, contentType };
-  return { input: await answer.arrayBuffer(), url, contentType };
-}
-
-/** What every entry point exports besides the shared API. */
-export interface EntryPoint {
+/** What an entry point exports besides the errors and types. @internal */
+export interface WasmEntry {
   initWasm(source?: WasmSource): Promise<void>;
   openStore(options?: OpenStoreOptions): Promise<EventStore>;
 }
 
 /**
- * Makes an entry point: `initWasm` loads `source` (default: `defaultSource()`) once and
- * instantiates it (later calls return the first call's promise; after a failure, the next call
- * tries again); `openStore` calls `initWasm()` first.
+ * `initWasm` and `openStore` of one entry point over `location`. The module is instantiated
+ * once; a failed attempt is forgotten, so a later call may try again.
+ * @internal
  */
-export function makeEntryPoint(defaultSource: () => WasmSource, readFile?: ReadFile): EntryPoint {
+export function wasmEntry(location: WasmLocation): WasmEntry {
   let ready: Promise<void> | undefined;
-  const load = async (source: WasmSource | undefined): Promise<void> => {
-    let url: string | undefined;
-    let contentType: string | undefined;
-    if (source === undefined) {
-      try {
-        source = defaultSource();
-      } catch (e) {
-        throw loadError('no URL for it beside this module', undefined, undefined, e);
-      }
-    }
-    try {
-      const fetched = await fetchSource(source, readFile);
-      ({ url, contentType } = fetched);
-      if (isBytes(fetched.input)) checkMagic(fetched.input, url, contentType);
-      await init({ module_or_path: fetched.input });
-    } catch (e) {
-      throw loadError('instantiating it failed', url, contentType, e);
-    }
-  };
   const initWasm = (source?: WasmSource): Promise<void> => {
-    ready ??= load(source).catch((e: unknown) => {
+    ready ??= instantiate(location, source).catch((e: unknown) => {
       ready = undefined;
       throw e;
     });
@@ -189,4 +96,101 @@ export function makeEntryPoint(defaultSource: () => WasmSource, readFile?: ReadF
     return wasm;
   });
   return { initWasm, openStore };
+}
+
+// The first bytes of every wasm binary: "\0asm".
+const MAGIC = [0x00, 0x61, 0x73, 0x6d];
+
+// By tag, not instanceof: a module or buffer may come from another realm (edge-runtime's
+// context is one; so is an iframe).
+const tag = (x: unknown): string => Object.prototype.toString.call(x);
+const isModule = (x: unknown): x is WebAssembly.Module => tag(x) === '[object WebAssembly.Module]';
+const isBytes = (x: unknown): x is BufferSource =>
+  ArrayBuffer.isView(x) || tag(x) === '[object ArrayBuffer]' || tag(x) === '[object SharedArrayBuffer]';
+const isResponse = (x: unknown): x is Response =>
+  typeof x === 'object' && x !== null && typeof (x as Response).arrayBuffer === 'function' && 'headers' in x;
+
+async function instantiate(location: WasmLocation, source: WasmSource | undefined): Promise<void> {
+  const tried: Tried = { url: undefined, contentType: undefined, status: undefined };
+  try {
+    let binary: unknown = await (source ?? beside(location));
+    if (typeof binary === 'string' || binary instanceof URL) {
+      tried.url = String(binary);
+      binary = await location.get(binary);
+    }
+    if (isResponse(binary)) {
+      tried.url ||= binary.url || undefined;
+      tried.contentType = binary.headers.get('content-type') ?? undefined;
+      tried.status = binary.status;
+      if (!binary.ok) throw new Error(`the answer was ${binary.status} ${binary.statusText}`.trim());
+      // Streamed compilation needs this type; anything else is read and checked first.
+      if (!tried.contentType?.startsWith('application/wasm')) binary = await binary.arrayBuffer();
+    }
+    if (isBytes(binary)) {
+      const head = firstBytes(binary);
+      if (!MAGIC.every((b, i) => head[i] === b)) {
+        throw new Error(`that is not a wasm binary: it starts with ${JSON.stringify(text(head))}`);
+      }
+    } else if (!isModule(binary) && !isResponse(binary)) {
+      throw new TypeError(`initWasm takes a URL, a Response, bytes or a WebAssembly.Module, not ${tag(binary)}`);
+    }
+    await init({ module_or_path: binary });
+  } catch (e) {
+    if (isWasmLoadError(e)) throw e;
+    throw new WasmLoadError(explain(location, tried, e), tried.url, tried.contentType, e);
+  }
+}
+
+/** The default binary; `new URL(…, import.meta.url)` throws where modules have no URL. */
+function beside(location: WasmLocation): WasmSource {
+  try {
+    return location.default();
+  } catch (e) {
+    throw new Error(
+      'it could not tell where the binary is: this module has no URL (import.meta.url is not set: ' +
+        'the module was bundled into a script, or the runtime gives modules none)',
+      { cause: e },
+    );
+  }
+}
+
+interface Tried {
+  url: string | undefined;
+  contentType: string | undefined;
+  status: number | undefined;
+}
+
+function firstBytes(b: BufferSource): Uint8Array {
+  const bytes = ArrayBuffer.isView(b)
+    ? new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+    : new Uint8Array(b);
+  return bytes.subarray(0, 32);
+}
+
+function text(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+}
+
+/** The message: what was tried, what came back, the likely fix. */
+function explain(location: WasmLocation, tried: Tried, cause: unknown): string {
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const where = tried.url === undefined ? 'its wasm' : `its wasm from ${tried.url}`;
+  const answer =
+    tried.contentType === undefined && tried.status === undefined
+      ? ''
+      : ` (HTTP ${tried.status ?? '?'}, content-type ${tried.contentType ?? 'none'})`;
+  return `annals could not load ${where}${answer}: ${why}. ${likelyFix(location, tried, why)}`;
+}
+
+function likelyFix(location: WasmLocation, tried: Tried, why: string): string {
+  if (tried.url?.includes('/.vite/deps/')) {
+    return "Vite's dev server pre-bundled annals away from its wasm: add `optimizeDeps: { exclude: ['annals'] }` to your Vite config.";
+  }
+  if (/code generation|disallowed|not allowed|embedder/i.test(why)) {
+    return 'This runtime compiles no wasm from bytes: pass a compiled WebAssembly.Module to initWasm (the `workerd` and `edge-light` entries of annals do this by themselves).';
+  }
+  if (/--allow-read|NotCapable|requires read access/i.test(why)) {
+    return 'Deno: allow reading the binary, e.g. `deno run --allow-read=node_modules/annals main.js`.';
+  }
+  return location.fix;
 }

@@ -1,25 +1,26 @@
 /**
  * annals for Cloudflare Workers (the `workerd` condition, which wrangler resolves). The wasm
- * module is imported as a compiled `WebAssembly.Module`, as workerd requires (it compiles no
- * wasm from bytes and has no `import.meta.url`), and instantiated on the first `openStore`:
- * `import { openStore } from 'annals'` needs no other line. Stores are in memory and live as
- * long as the isolate; `store.sync({ url, token })` keeps the events on an annals server.
+ * binary is imported as a module, which the Workers bundler turns into a compiled
+ * `WebAssembly.Module`: workerd neither fetches `file:` URLs nor compiles wasm from bytes.
+ * Stores are in memory and live as long as the isolate.
  * @module
  */
 
 import compiled from './wasm/annals_bg.wasm';
 import type { EventStore, OpenStoreOptions } from './types.js';
-import { makeEntryPoint, type WasmSource } from './wasm-load.js';
+import { importedEntry, type WasmSource } from './wasm-load.js';
 
 export * from './public.js';
+export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
-const entry = makeEntryPoint(() => compiled);
+const entry = importedEntry(compiled, 'workerd');
 
 /**
- * Instantiates the wasm module (default: the one this entry imports). Never needed here;
- * exported so that code shared with other entries can call it.
+ * Instantiates the wasm module from `source` (default: the imported binary). Not needed in
+ * Workers; call it before `openStore` to use another binary. Rejects with a
+ * {@link WasmLoadError} naming the likely fix.
  */
 export const initWasm: (source?: WasmSource) => Promise<void> = entry.initWasm;
 
-/** Opens (creating if needed) a store. */
+/** Opens (creating if needed) a store; the first call instantiates the wasm module. */
 export const openStore: (options?: OpenStoreOptions) => Promise<EventStore> = entry.openStore;

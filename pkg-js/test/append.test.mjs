@@ -1,4 +1,4 @@
-// Appending: expected versions, idempotency, duplicate ids and invalid input (API.md "Appending").
+// Appending: expected versions, idempotency, duplicate ids and invalid input (docs/api.md "Appending").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -277,6 +277,24 @@ describe('invalid input: InvalidArgumentError naming the field, nothing written'
       assert.equal(await store.streamVersion('S-1'), 1);
     });
   }
+
+  test('nesting: 128 levels below the root are allowed, one more is refused (the core\'s limit)', async () => {
+    const store = await memory();
+    const nest = (levels, leaf) => { let v = leaf; for (let i = 0; i < levels; i++) v = [v]; return v; };
+    // The root is at level 0: `nest(128, x)` puts `x` at level 128.
+    for (const leaf of [[], {}, 1, 'x']) {
+      await store.append('S-1', ev('T', nest(128, leaf)));
+      await store.snapshots.save('S-1', { version: 1, state: { s: nest(127, leaf) } });
+    }
+    const stored = await store.readStream('S-1').toArray();
+    assert.deepEqual(stored.map((e) => e.data), [[], {}, 1, 'x'].map((leaf) => nest(128, leaf)));
+    for (const leaf of [[], {}, 1, null]) {
+      const error = await rejectsWith(store.append('S-1', ev('T', nest(129, leaf))), InvalidArgumentError, isInvalidArgumentError, { field: 'events[0].data' });
+      assert.match(error.message, /deeper than 128 levels/);
+      await rejectsWith(store.snapshots.save('S-1', { version: 1, state: nest(129, leaf) }), InvalidArgumentError, isInvalidArgumentError, { field: 'snapshot.state' });
+    }
+    assert.equal(await store.streamVersion('S-1'), 4);
+  });
 
   test('an event over maxEventBytes, next to a valid one, writes nothing', async () => {
     const store = await memory({ maxEventBytes: 1000 });

@@ -10,9 +10,9 @@ import { fromRaw } from '../dist/translate.js';
 
 const {
   AnnalsError, WrongExpectedVersionError, DuplicateEventIdError, InvalidArgumentError,
-  StorageError, QuotaExceededError, StoreClosedError, ErrorCode,
+  StorageError, QuotaExceededError, StoreClosedError, SyncError, ErrorCode,
   isAnnalsError, isWrongExpectedVersionError, isDuplicateEventIdError, isInvalidArgumentError,
-  isStorageError, isQuotaExceededError, isStoreClosedError,
+  isStorageError, isQuotaExceededError, isStoreClosedError, isSyncError, isWasmLoadError,
 } = annals;
 
 const guards = {
@@ -22,35 +22,72 @@ const guards = {
   StorageError: isStorageError,
   QuotaExceededError: isQuotaExceededError,
   StoreClosedError: isStoreClosedError,
+  SyncError: isSyncError,
+  WasmLoadError: isWasmLoadError,
 };
 
-/** A raw error as the wasm module throws it: a plain Error with a name and own fields. */
+/** A raw error made by hand, for the one kind Node cannot produce (a full IndexedDB). */
 function raw(name, message, fields = {}) {
   const e = new Error(message);
   e.name = name;
   return Object.assign(e, fields);
 }
 
-const samples = () => [
-  [raw('WrongExpectedVersionError', 'S-1: expected 2, found 3', { stream: 'S-1', expected: 2, actual: 3 }), WrongExpectedVersionError, { stream: 'S-1', expected: 2, actual: 3 }, 412],
-  [raw('WrongExpectedVersionError', 'x', { stream: 'S-2', expected: 'no_stream', actual: 1 }), WrongExpectedVersionError, { stream: 'S-2', expected: 'no_stream', actual: 1 }, 412],
-  [raw('DuplicateEventIdError', 'dup', { id: 'abc' }), DuplicateEventIdError, { id: 'abc' }, 409],
-  [raw('InvalidArgumentError', 'stream: must not be empty', { field: 'stream' }), InvalidArgumentError, { field: 'stream' }, 400],
-  [raw('StorageError', 'storage failed: boom', { cause: 'boom' }), StorageError, { cause: 'boom' }, 500],
-  [raw('QuotaExceededError', 'full', { cause: new Error('QuotaExceededError') }), QuotaExceededError, {}, 507],
-  [raw('StoreClosedError', 'the store is closed'), StoreClosedError, {}, 410],
-];
+/** What `promise` rejects with, untranslated. */
+async function thrown(promise) {
+  try {
+    await promise;
+  } catch (e) {
+    return e;
+  }
+  assert.fail('expected a rejection');
+}
 
-describe('fromRaw: raw wasm errors become typed ones by name', () => {
-  for (const [input, Class, fields, code] of samples()) {
+/** Every kind of error, as the wasm module itself throws it, with the fields it must carry. */
+async function samples() {
+  await annals.openStore({ storage: 'memory' }); // the module is initialised
+  const wasm = await import('../dist/wasm/annals.js');
+  const store = await wasm.openStore({ storage: 'memory' });
+  const id = crypto.randomUUID();
+  await store.append('S-1', { type: 'T', data: 1, id }, {});
+  const down = () => Promise.reject(new Error('unreachable'));
+  const transport = { push: down, pull: down, notice: down, sleep: async () => {}, close() {} };
+  const sync = store.sync(transport, { live: false });
+  const syncError = await thrown(sync.flush());
+  sync.close();
+  const closed = await wasm.openStore({ storage: 'memory' });
+  await closed.close();
+  return [
+    [await thrown(store.append('S-1', { type: 'T', data: 1 }, { expectedVersion: 5 })), WrongExpectedVersionError, { stream: 'S-1', expected: 5, actual: 1 }],
+    [await thrown(store.append('S-1', { type: 'T', data: 1 }, { expectedVersion: 'no_stream' })), WrongExpectedVersionError, { stream: 'S-1', expected: 'no_stream', actual: 1 }],
+    [await thrown(store.append('S-2', { type: 'T', data: 2, id }, {})), DuplicateEventIdError, { id }],
+    [await thrown(store.append('', { type: 'T', data: 1 }, {})), InvalidArgumentError, { field: 'stream' }],
+    [await thrown(store.append('S-1', { type: 'T', data: { at: new Date() } }, {})), InvalidArgumentError, { field: 'events[0].data' }],
+    [await thrown(wasm.openStore({ storage: 'indexeddb' })), StorageError, { cause: 'IndexedDB is not available in this context' }],
+    [await thrown(closed.append('S-1', { type: 'T', data: 1 }, {})), StoreClosedError, {}],
+    [syncError, SyncError, { code: 'network' }],
+    [raw('QuotaExceededError', 'full', { errorCode: 507, cause: new Error('QuotaExceededError') }), QuotaExceededError, {}],
+  ];
+}
+
+describe('fromRaw: the wasm module\'s errors become typed ones by name', async () => {
+  const cases = await samples();
+  test('every kind the module has is covered', () => {
+    // WasmLoadError is the JS layer's: it is raised before there is a module (wasm-load.test.mjs).
+    const kinds = Object.keys(ErrorCode).filter((k) => k !== 'WasmLoad');
+    assert.deepEqual(new Set(cases.map(([input]) => input.name)), new Set(kinds.map((k) => `${k}Error`)));
+  });
+  for (const [input, Class, fields] of cases) {
     test(`${input.name} (${JSON.stringify(fields)})`, () => {
+      assert.equal(isAnnalsError(input), false, 'the raw error is not typed yet');
       const e = fromRaw(input);
       assert.ok(e instanceof Class);
       assert.ok(e instanceof AnnalsError);
       assert.ok(e instanceof Error);
       assert.equal(e.name, input.name);
       assert.equal(e.message, input.message);
-      assert.equal(e.errorCode, code);
+      assert.equal(e.errorCode, ErrorCode[input.name.replace(/Error$/, '')]);
+      assert.equal(e.errorCode, input.errorCode, 'the number the module sent');
       for (const [k, v] of Object.entries(fields)) assert.deepEqual(e[k], v);
       if ('cause' in input) assert.equal(e.cause, input.cause);
       assert.ok(isAnnalsError(e));
@@ -91,7 +128,7 @@ describe('classes', () => {
   test('error codes are stable numbers', () => {
     assert.deepEqual(
       { ...ErrorCode },
-      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, QuotaExceeded: 507, Sync: 502, WasmLoad: 503 },
+      { InvalidArgument: 400, DuplicateEventId: 409, StoreClosed: 410, WrongExpectedVersion: 412, Storage: 500, Sync: 502, WasmLoad: 503, QuotaExceeded: 507 },
     );
   });
 
@@ -117,8 +154,7 @@ describe('two copies of the package in one bundle', () => {
 
   test('guards recognise the other copy’s errors where instanceof cannot', async () => {
     const target = await dir;
-    const dist = fileURLToPath(new URL('../dist/', import.meta.url));
-    for (const f of ['errors.js', 'types.js']) await cp(join(dist, f), join(target, f));
+    await cp(fileURLToPath(new URL('../dist/', import.meta.url)), target, { recursive: true });
     const other = await import(pathToFileURL(join(target, 'errors.js')).href);
     assert.notEqual(other.InvalidArgumentError, InvalidArgumentError);
     const theirs = new other.WrongExpectedVersionError('m', 'S', 1, 2);

@@ -256,18 +256,3 @@ describe('SubscriptionIterator', () => {
     assert.equal(raw.closeCalls, 1);
   });
 });
-
-describe('the generated wasm module has the surface src/raw.ts assumes', () => {
-  test('exports and methods', async () => {
-    const wasm = await import('../dist/wasm/annals.js');
-    assert.equal(typeof wasm.default, 'function');
-    assert.equal(typeof wasm.initSync, 'function');
-    assert.equal(typeof wasm.openStore, 'function');
-    const methods = (cls) => Object.getOwnPropertyNames(cls.prototype);
-    for (const m of ['append', 'streamVersion', 'readStream', 'readAll', 'subscribe', 'checkpointGet', 'checkpointSet', 'snapshotSave', 'snapshotLoad', 'close']) {
-      assert.ok(methods(wasm.WasmStore).includes(m), `WasmStore.${m}`);
-    }
-    assert.ok(methods(wasm.WasmReader).includes('nextPage'));
-    for (const m of ['next', 'nextBuffered', 'close', 'position']) assert.ok(methods(wasm.WasmSubscription).includes(m), `WasmSubscription.${m}`);
-  });
-});

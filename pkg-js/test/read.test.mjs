@@ -1,4 +1,4 @@
-// Paged reads over 10k events against a plain reference model (API.md "Reading").
+// Paged reads over 10k events against a plain reference model (docs/api.md "Reading").
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { openStore, InvalidArgumentError, isInvalidArgumentError, isStoreClosedError, StoreClosedError } from 'annals';
@@ -88,6 +88,17 @@ describe('readAll', () => {
     }
   });
 
+  test('streams filter: exact names, where a prefix also takes longer names', async () => {
+    for (const streams of [['Order-1'], ['Order-1', 'Cart-2'], ['Order-big'], ['Nope-1']]) {
+      const expected = model.filter((e) => streams.includes(e.stream));
+      assert.deepEqual(briefs(await store.readAll({ streams }).toArray()), briefs(expected), streams.join());
+    }
+    const exact = await store.readAll({ streams: ['Order-1'] }).toArray();
+    const prefixed = await store.readAll({ streamPrefix: 'Order-1' }).toArray();
+    assert.deepEqual(new Set(exact.map((e) => e.stream)), new Set(['Order-1']));
+    assert.ok(prefixed.some((e) => e.stream === 'Order-10'), 'the prefix takes Order-10 too');
+  });
+
   test('filters, after, limit and direction combined', async () => {
     const match = (e) => e.type === 'Shipped' && e.stream.startsWith('Cart-') && e.position > 3000;
     const expected = model.filter(match);
@@ -156,6 +167,10 @@ describe('invalid read arguments: the first next() rejects, typed', () => {
     ['readAll types not an array', () => store.readAll({ types: 'Placed' }), 'types'],
     ['readAll types empty', () => store.readAll({ types: [] }), 'types'],
     ['readAll streamPrefix a number', () => store.readAll({ streamPrefix: 5 }), 'streamPrefix'],
+    ['readAll streams not an array', () => store.readAll({ streams: 'Order-1' }), 'streams'],
+    ['readAll streams empty', () => store.readAll({ streams: [] }), 'streams'],
+    ['readAll streams holding a number', () => store.readAll({ streams: ['Order-1', 7] }), 'streams[1]'],
+    ['readAll streams holding an empty name', () => store.readAll({ streams: [''] }), 'streams[0]'],
     ['readAll options a string', () => store.readAll('forward'), 'options'],
     ['readStream empty stream', () => store.readStream(''), 'stream'],
     ['readStream over-long stream', () => store.readStream('s'.repeat(257)), 'stream'],

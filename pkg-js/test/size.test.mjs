@@ -8,8 +8,15 @@ import { test } from 'node:test';
 import { gzipSync } from 'node:zlib';
 
 // Measured 73,219 bytes (71.5 KB) on 2026-11-23 (wasm 65,117 + glue 7,775 + snippet 327, with
-// opt-level "z"); budget +3%.
-const BUDGET = 75_500;
+// opt-level "z"). Sync (issue 9) raised it to 123,964 bytes (121.1 KB) on 2026-11-29: wasm
+// 114,682 + glue 8,752 + snippet 530. Measured by leaving parts out: the sync engine, the
+// IndexedDB sync transactions and their bindings ~32 KB, sync of memory stores ~12 KB, the
+// outbox written by every append ~5 KB ("s" and 3 came out larger than "z"). Issue 12 raised it
+// to 131,701 bytes (128.6 KB) on 2026-11-29: wasm 121,549 + glue 9,525 + snippet 627. Measured by
+// leaving parts out: import (each event appended at its version) ~3.0 KB, closing on another
+// tab's upgrade and giving up a blocked open ~1.8 KB, error kinds exported to JS with a DOMException
+// kept as cause and the exact-stream filter ~2 KB, the glue's new methods and enum ~0.8 KB. Budget +3%.
+const BUDGET = 135_700;
 const DIST = new URL('../dist/wasm/', import.meta.url);
 // The module, its glue, and the glue's inline snippets (wasm-bindgen's `snippets/<crate>-<hash>/`).
 const snippets = () =>

@@ -1,4 +1,4 @@
-// Checkpoints, snapshots, closing the store (API.md "Checkpoints and snapshots", "Closing").
+// Checkpoints, snapshots, closing the store (docs/api.md "Checkpoints and snapshots", "Closing").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import {
@@ -80,12 +80,22 @@ describe('snapshots', () => {
   });
 });
 
+describe('storage', () => {
+  test("says what the store keeps its events in: 'auto' and no options pick memory in Node", async () => {
+    for (const options of [undefined, {}, { storage: 'auto' }, { storage: 'memory' }]) {
+      const store = await openStore(options);
+      assert.equal(store.storage, 'memory', JSON.stringify(options));
+      await store.close();
+    }
+  });
+});
+
 describe('close', () => {
   test('later calls reject with StoreClosedError; read and subscribe too', async () => {
     const store = await memory();
     await store.append('S-1', { type: 'T', data: 1 });
     await store.close();
-    const closed = (e) => e instanceof StoreClosedError && isStoreClosedError(e) && isAnnalsError(e) && e.name === 'StoreClosedError' && e.errorCode === 410;
+    const closed = (e) => e instanceof StoreClosedError && isStoreClosedError(e) && isAnnalsError(e) && e.name === 'StoreClosedError' && e.errorCode === 410 && e.reason === 'close';
     await assert.rejects(store.append('S-1', { type: 'T', data: 1 }), closed);
     await assert.rejects(store.streamVersion('S-1'), closed);
     await assert.rejects(store.readStream('S-1').toArray(), closed);

@@ -1,4 +1,4 @@
-// Subscriptions: catch-up then live, 'end', checkpoints, closing (API.md "Subscribing").
+// Subscriptions: catch-up then live, 'end', checkpoints, closing (docs/api.md "Subscribing").
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -132,12 +132,19 @@ pub trait Backend {
         let _ = notifier;
     }
 
+    /// Whether the storage closed itself underneath because another context opened it at a
+    /// newer schema: the store then closes with [`Error::ClosedByUpgrade`].
+    fn superseded(&self) -> bool {
+        false
+    }
+
     /// Releases the storage. No other call follows.
     fn close(&self) {}
 }
 
-/// The check [`Backend::save_snapshot`] applies, shared by every backend.
-pub(crate) fn check_snapshot_version(
+/// The check [`Backend::save_snapshot`] applies, shared by every backend (annals-server's
+/// too): `Ok` when `snapshot.version` is at most `stream_version`.
+pub fn check_snapshot_version(
     snapshot: &Snapshot,
     stream_version: u64,
 ) -> Result<(), Error> {

@@ -66,28 +66,53 @@ impl Group {
         &self,
         backend: &B,
         notifier: &Notifier,
-        closed: &Cell<bool>,
+        open: &dyn Fn() -> Result<(), Error>,
         request: AppendRequest,
     ) -> Outcome {
-        let place = Place { group: self, ticket: Rc::new(Ticket::default()) };
-        self.queue.borrow_mut().push_back((request, place.ticket.clone()));
-        if !self.led.replace(true) {
-            place.ticket.set(State::Lead);
-        }
-        loop {
-            match (TurnFuture { ticket: &place.ticket }).await {
-                Turn::Done(outcome) => return outcome,
-                Turn::Lead => self.commit(backend, notifier, closed).await,
+        let outcome = self.append_all(backend, notifier, open, alloc::vec![request]).await.pop();
+        outcome.unwrap_or_else(|| Err(Error::Storage(StorageError::other("the append's outcome is unknown"))))
+    }
+
+    /// Appends `requests`, queued together so that they share a transaction (with whatever
+    /// else is queued), and reports each one's own outcome, in order.
+    pub(crate) async fn append_all<B: Backend>(
+        &self,
+        backend: &B,
+        notifier: &Notifier,
+        open: &dyn Fn() -> Result<(), Error>,
+        requests: Vec<AppendRequest>,
+    ) -> Vec<Outcome> {
+        let places: Vec<Place<'_>> = requests
+            .into_iter()
+            .map(|request| {
+                let place = Place { group: self, ticket: Rc::new(Ticket::default()) };
+                self.queue.borrow_mut().push_back((request, place.ticket.clone()));
+                place
+            })
+            .collect();
+        if let Some(first) = places.first() {
+            if !self.led.replace(true) {
+                first.ticket.set(State::Lead);
             }
         }
+        let mut outcomes = Vec::with_capacity(places.len());
+        for place in &places {
+            loop {
+                match (TurnFuture { ticket: &place.ticket }).await {
+                    Turn::Done(outcome) => break outcomes.push(outcome),
+                    Turn::Lead => self.commit(backend, notifier, open).await,
+                }
+            }
+        }
+        outcomes
     }
 
     /// Commits every queued append in one backend transaction, then hands the lead on.
-    async fn commit<B: Backend>(&self, backend: &B, notifier: &Notifier, closed: &Cell<bool>) {
+    async fn commit<B: Backend>(&self, backend: &B, notifier: &Notifier, open: &dyn Fn() -> Result<(), Error>) {
         let (requests, tickets): (Vec<_>, Vec<_>) = self.queue.borrow_mut().drain(..).unzip();
         let mut batch = Batch { group: self, tickets, outcomes: None };
-        if closed.get() {
-            batch.outcomes = Some(requests.iter().map(|_| Err(Error::StoreClosed)).collect());
+        if let Err(closed) = open() {
+            batch.outcomes = Some(requests.iter().map(|_| Err(closed.clone())).collect());
             return;
         }
         let outcomes = match backend.append(&requests).await {

@@ -11,6 +11,7 @@ mod error;
 mod event;
 mod filter;
 mod group;
+mod import;
 mod memory;
 mod notify;
 mod read;
@@ -23,15 +24,14 @@ mod version;
 
 pub use append::{decide_append, AppendDecision, AppendRequest, ProposedEvent};
 pub use batch::{decide_batch, BatchState, Chaining, LoadedState, Outcome};
-pub use backend::{Backend, Direction, Page, PositionRange, Snapshot};
-#[cfg(all(feature = "std", target_arch = "wasm32"))]
-pub(crate) use backend::check_snapshot_version;
-pub use error::{Error, StorageError, StorageErrorKind};
+pub use backend::{check_snapshot_version, Backend, Direction, Page, PositionRange, Snapshot};
+pub use error::{Error, ErrorCode, StorageError, StorageErrorKind};
 pub use event::{
     corrupt, safe_integer, validate_name, AppendResult, EventInput, Payload, RecordedEvent, StoredEvent,
     MAX_NAME_CHARS, MAX_SAFE_INTEGER,
 };
 pub use filter::Filter;
+pub use import::ImportedEvent;
 pub use select::{first, Either};
 pub use memory::MemoryBackend;
 pub use notify::{Changed, Notifier};
@@ -39,5 +39,5 @@ pub use read::{AllReader, ReadAllOptions, ReadStreamOptions, StreamReader};
 pub use store::{Store, StoreConfig, DEFAULT_MAX_EVENT_BYTES, PAGE_SIZE};
 pub use subscription::{Start, SubscribeOptions, Subscription};
 pub use uuid::Uuid;
-pub use value::{Value, MAX_DEPTH};
+pub use value::{check_depth, Value, MAX_DEPTH};
 pub use version::{check_expected_version, ExpectedVersion};

@@ -33,12 +33,13 @@ pub struct ReadAllOptions {
 }
 
 pub(crate) fn validate_filter(filter: &Filter) -> Result<(), Error> {
-    if let Some(types) = &filter.types {
-        if types.is_empty() {
-            return Err(Error::invalid("types", "must name at least one type"));
+    for (field, names) in [("types", &filter.types), ("streams", &filter.streams)] {
+        let Some(names) = names else { continue };
+        if names.is_empty() {
+            return Err(Error::invalid(field, "must name at least one"));
         }
-        for (i, t) in types.iter().enumerate() {
-            validate_name(&alloc::format!("types[{i}]"), t)?;
+        for (i, name) in names.iter().enumerate() {
+            validate_name(&alloc::format!("{field}[{i}]"), name)?;
         }
     }
     if let Some(prefix) = &filter.stream_prefix {

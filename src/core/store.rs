@@ -62,11 +62,13 @@ pub struct Store<B> {
     pub(crate) notifier: Notifier,
     /// Woken when this context records a conflict (or a conflict feed closes).
     pub(crate) conflict_signal: Notifier,
-    config: StoreConfig,
+    pub(crate) config: StoreConfig,
     closed: Cell<bool>,
+    /// Closed because the storage was opened elsewhere at a newer schema.
+    superseded: Cell<bool>,
     /// A sync engine runs over this store.
     pub(crate) syncing: Cell<bool>,
-    group: Group,
+    pub(crate) group: Group,
 }
 
 impl<B: Backend> Store<B> {
@@ -86,6 +88,7 @@ impl<B: Backend> Store<B> {
             conflict_signal: Notifier::default(),
             config,
             closed: Cell::new(false),
+            superseded: Cell::new(false),
             syncing: Cell::new(false),
             group: Group::default(),
         }))
@@ -110,7 +113,7 @@ impl<B: Backend> Store<B> {
             (self.config.now)(),
             self.config.new_id,
         )?;
-        self.group.append(&self.backend, &self.notifier, &self.closed, request).await
+        self.group.append(&self.backend, &self.notifier, &|| self.ensure_open(), request).await
     }
 
     /// The stream's last version, 0 when it has no events.
@@ -166,16 +169,22 @@ impl<B: Backend> Store<B> {
         }
     }
 
-    /// Whether [`Store::close`] was called.
+    /// Whether the store is closed: [`Store::close`] was called, or the storage closed itself
+    /// for another context's schema upgrade ([`Backend::superseded`]), which closes the store.
     pub fn is_closed(&self) -> bool {
+        if !self.closed.get() && self.backend.superseded() {
+            self.superseded.set(true);
+            self.close();
+        }
         self.closed.get()
     }
 
-    pub(crate) fn ensure_open(&self) -> Result<(), Error> {
-        if self.closed.get() {
-            Err(Error::StoreClosed)
-        } else {
-            Ok(())
+    /// `Ok` while open; else why not: [`Error::StoreClosed`], or [`Error::ClosedByUpgrade`].
+    pub fn ensure_open(&self) -> Result<(), Error> {
+        match (self.is_closed(), self.superseded.get()) {
+            (false, _) => Ok(()),
+            (true, false) => Err(Error::StoreClosed),
+            (true, true) => Err(Error::ClosedByUpgrade),
         }
     }
 

@@ -117,7 +117,10 @@ impl<B: Backend> Subscription<B> {
         self.inner.position.get()
     }
 
-    /// The next event, waiting for one to be committed if need be; `None` once closed.
+    /// The next event, waiting for one to be committed if need be; `None` once the
+    /// subscription or its store is closed — except that a store closed by another context's
+    /// schema upgrade makes it fail with [`Error::ClosedByUpgrade`], so that the consumer
+    /// learns why its feed stopped.
     ///
     /// Calling it marks the event delivered before as done: its position is saved to the
     /// checkpoint before the subscription next goes to storage or waits.
@@ -132,8 +135,13 @@ impl<B: Backend> Subscription<B> {
         let result = self.next_inner().await;
         inner.busy.set(false);
         match result {
+            Ok(Some(event)) => Ok(Some(event)),
             // Whatever was under way when the subscription or the store closed, it ends cleanly.
-            Err(_) if inner.closed.get() || inner.store.is_closed() => Ok(None),
+            _ if inner.closed.get() => Ok(None),
+            _ if inner.store.is_closed() => match inner.store.ensure_open() {
+                Err(Error::ClosedByUpgrade) => Err(Error::ClosedByUpgrade),
+                _ => Ok(None),
+            },
             result => result,
         }
     }

@@ -3,9 +3,20 @@
 use ::core::fmt::Write;
 use alloc::{string::String, vec::Vec};
 
-/// How deeply arrays and objects may nest. Deeper input (or a cycle) is rejected, never
-/// followed: walking it would exhaust the stack.
+/// How deeply arrays and objects may nest: a value may stand at most this many levels below
+/// the root (the root is at level 0). Deeper input (or a cycle) is rejected, never followed:
+/// walking it would exhaust the stack.
 pub const MAX_DEPTH: usize = 128;
+
+/// `Ok` when a value `depth` levels below the root may be stored, else why not. Every
+/// conversion into a [`Value`] (JavaScript's included) asks this, so one limit holds everywhere.
+pub fn check_depth(depth: usize) -> Result<(), String> {
+    if depth > MAX_DEPTH {
+        Err(alloc::format!("nests deeper than {MAX_DEPTH} levels"))
+    } else {
+        Ok(())
+    }
+}
 
 /// A JSON-compatible value. Numbers are finite `f64`s, as in JavaScript; object keys keep
 /// the order they were given in.
@@ -85,11 +96,7 @@ impl Value {
     }
 
     fn check_at(&self, depth: usize, path: &mut String) -> Result<(), String> {
-        if depth > MAX_DEPTH {
-            return Err(alloc::format!(
-                "{path}: nested deeper than {MAX_DEPTH} levels"
-            ));
-        }
+        check_depth(depth).map_err(|reason| alloc::format!("{path}: {reason}"))?;
         match self {
             Value::Number(n) if !n.is_finite() => {
                 let what = if n.is_nan() { "NaN" } else { "an infinity" };
@@ -236,6 +243,14 @@ mod tests {
         for _ in 0..=MAX_DEPTH {
             v = Value::Array(vec![v]);
         }
-        assert!(v.check_json().unwrap_err().contains("nested deeper"));
+        assert!(v.check_json().unwrap_err().contains("nests deeper than 128 levels"));
+        // At the limit itself, an empty container and a scalar both stand.
+        for leaf in [Value::Array(vec![]), Value::Object(vec![]), Value::Null] {
+            let mut v = leaf;
+            for _ in 0..MAX_DEPTH {
+                v = Value::Array(vec![v]);
+            }
+            assert_eq!(v.check_json(), Ok(()));
+        }
     }
 }

@@ -16,7 +16,7 @@ mod request;
 mod schema;
 mod sync;
 
-use alloc::{string::String, vec::Vec};
+use alloc::{rc::Rc, string::String, vec::Vec};
 use ::core::cell::RefCell;
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
@@ -38,6 +38,7 @@ use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, OUTBOX, SNAPSH
 pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
 
 type Listener = Closure<dyn FnMut(MessageEvent)>;
+type VersionChangeHandler = Closure<dyn FnMut(JsValue)>;
 
 /// A store's events in the IndexedDB database `annals:<name>`.
 ///
@@ -53,19 +54,55 @@ pub struct IdbBackend {
     /// reported, and subscriptions see them only when they next read.
     channel: Option<BroadcastChannel>,
     on_message: RefCell<Option<Listener>>,
+    /// Shared with the `versionchange` handler, which closes the connection.
+    upgrade: Rc<UpgradeElsewhere>,
+    on_versionchange: RefCell<Option<VersionChangeHandler>>,
     /// Armed by [`IdbBackend::fail_request_after`] for the next append.
     fault: ::core::cell::Cell<Option<u32>>,
+}
+
+/// What the `versionchange` handler knows: whether it closed the connection, and whom to wake.
+#[derive(Debug, Default)]
+struct UpgradeElsewhere {
+    closed: ::core::cell::Cell<bool>,
+    notifier: RefCell<Option<Notifier>>,
 }
 
 impl IdbBackend {
     /// Opens the database of the store `name` (`annals:<name>`), creating it at schema
     /// [`SCHEMA_VERSION`] if it does not exist. Fails with the `DOMException` as cause when
-    /// IndexedDB is missing or refuses (private mode, a later schema on disk, quota).
+    /// IndexedDB is missing or refuses (private mode, a later schema on disk, quota), and with
+    /// a `Blocked` cause when the upgrade waits for a connection that another context keeps
+    /// open at an older schema (see `schema::open`).
+    ///
+    /// When another context later opens the database at a newer schema (or deletes it), the
+    /// connection closes itself at once, so that context's upgrade is never blocked, and the
+    /// backend reports itself [`superseded`](Backend::superseded).
     pub async fn open(name: &str) -> Result<IdbBackend, StorageError> {
         let name = schema::database_name(name);
         let db = schema::open(&name).await?;
         let channel = BroadcastChannel::new(&name).ok();
-        Ok(IdbBackend { db, name, channel, on_message: RefCell::new(None), fault: Default::default() })
+        let upgrade = Rc::new(UpgradeElsewhere::default());
+        let on_versionchange = {
+            let (db, upgrade) = (db.clone(), upgrade.clone());
+            VersionChangeHandler::new(move |_: JsValue| {
+                db.close();
+                upgrade.closed.set(true);
+                if let Some(notifier) = upgrade.notifier.borrow().as_ref() {
+                    notifier.wake_all();
+                }
+            })
+        };
+        db.set_onversionchange(Some(on_versionchange.as_ref().unchecked_ref()));
+        Ok(IdbBackend {
+            db,
+            name,
+            channel,
+            on_message: RefCell::new(None),
+            upgrade,
+            on_versionchange: RefCell::new(Some(on_versionchange)),
+            fault: Default::default(),
+        })
     }
 
     /// The IndexedDB database name (`annals:<name>`), also the channel's name.
@@ -420,9 +457,11 @@ impl Backend for IdbBackend {
         Ok(completion.committed().await?)
     }
 
-    /// Listens on the channel `annals:<name>` and reports each head posted there. A later call
-    /// replaces the earlier listener.
+    /// Listens on the channel `annals:<name>` and reports each head posted there, and wakes
+    /// `notifier` when the connection closes for an upgrade elsewhere. A later call replaces
+    /// the earlier listener.
     fn watch(&self, notifier: &Notifier) {
+        self.upgrade.notifier.replace(Some(notifier.clone()));
         let Some(channel) = &self.channel else { return };
         let notifier = notifier.clone();
         let listener = Listener::new(move |event: MessageEvent| {
@@ -436,6 +475,11 @@ impl Backend for IdbBackend {
         self.on_message.replace(Some(listener));
     }
 
+    /// Whether the `versionchange` handler closed the connection.
+    fn superseded(&self) -> bool {
+        self.upgrade.closed.get()
+    }
+
     /// Closes the channel and the database connection. Calls after it fail with the
     /// `InvalidStateError` IndexedDB raises. Closing twice is harmless.
     fn close(&self) {
@@ -444,6 +488,9 @@ impl Backend for IdbBackend {
             channel.close();
         }
         self.on_message.replace(None);
+        self.db.set_onversionchange(None);
+        self.on_versionchange.replace(None);
+        self.upgrade.notifier.replace(None);
         self.db.close();
     }
 }

@@ -124,7 +124,7 @@ impl Tripwire {
 
 /// The storage error for `exception`, raised during `what`: its kind from the exception's
 /// name, its cause `"<name>: <message> (<what>)"` (`"<name> (<what>)"` when the message is
-/// empty, as Chromium's `QuotaExceededError` at commit is).
+/// empty, as Chromium's `QuotaExceededError` at commit is), and the exception itself.
 pub(crate) fn from_exception(exception: &DomException, what: &str) -> StorageError {
     let name = exception.name();
     let kind = if name == "QuotaExceededError" {
@@ -134,10 +134,10 @@ pub(crate) fn from_exception(exception: &DomException, what: &str) -> StorageErr
     };
     let message = exception.message();
     let cause = if message.is_empty() { format!("{name} ({what})") } else { format!("{name}: {message} ({what})") };
-    StorageError { kind, cause }
+    StorageError { kind, cause, exception: Some(exception.clone().into()) }
 }
 
-/// The storage error for whatever JavaScript threw during `what`.
+/// The storage error for whatever JavaScript threw during `what`, which it keeps.
 pub(crate) fn from_js(thrown: &JsValue, what: &str) -> StorageError {
     if let Some(exception) = thrown.dyn_ref::<DomException>() {
         return from_exception(exception, what);
@@ -146,5 +146,5 @@ pub(crate) fn from_js(thrown: &JsValue, what: &str) -> StorageError {
         Some(error) => format!("{}: {}", String::from(error.name()), String::from(error.message())),
         None => thrown.as_string().unwrap_or_else(|| format!("{thrown:?}")),
     };
-    StorageError::other(format!("{text} ({what})"))
+    StorageError { exception: Some(thrown.clone()), ..StorageError::other(format!("{text} ({what})")) }
 }

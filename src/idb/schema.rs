@@ -3,7 +3,8 @@
 use alloc::{format, rc::Rc, string::String};
 use ::core::cell::RefCell;
 
-use js_sys::Array;
+use js_sys::{Array, Promise};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{
     IdbCursorWithValue, IdbDatabase, IdbFactory, IdbIndexParameters, IdbObjectStoreParameters, IdbOpenDbRequest,
@@ -12,8 +13,8 @@ use web_sys::{
 use super::record::{decode_event, encode_head, encode_outbox};
 use super::request::{from_js, Pending};
 use crate::core::sync::LegacyOutbox;
-use crate::core::StorageError;
-use crate::js::get;
+use crate::core::{first, Either, StorageError};
+use crate::js::{abandon_open, get};
 
 /// The schema this code reads and writes. Opening a database of a later schema fails
 /// (`VersionError`) rather than misreading it.
@@ -69,13 +70,31 @@ pub(crate) async fn open(name: &str) -> Result<IdbDatabase, StorageError> {
         })
     };
     request.set_onupgradeneeded(Some(on_upgrade.as_ref().unchecked_ref()));
-    let opened = Pending::new(Ok(request.clone().unchecked_into()), "open").map(Pending::result);
-    let result = match opened {
-        Ok(future) => future.await,
+    // `blocked`: another context keeps the database open at an older schema and did not close
+    // it on `versionchange` (code that predates that handling, or another library). The upgrade
+    // would wait for it without end: the open gives up instead, and if the database frees up
+    // later the abandoned request neither upgrades it nor keeps it open.
+    let blocked = JsFuture::from(Promise::new(&mut |resolve, _| request.set_onblocked(Some(&resolve))));
+    let mut abandoned = false;
+    let result = match Pending::new(Ok(request.clone().unchecked_into()), "open") {
+        Ok(pending) => match first(pending.result(), blocked).await {
+            Either::Left(result) => result,
+            Either::Right(_) => {
+                abandoned = true;
+                Err(StorageError::other(
+                    "Blocked: another tab or worker keeps this database open at an older schema and did not close \
+                     it for the upgrade; close or reload it, then open again (open)",
+                ))
+            }
+        },
         Err(e) => Err(e),
     };
-    // The open request has fired its last event: the closures can go.
+    // The open request has fired its last event, or is given up: the closures can go.
+    request.set_onblocked(None);
     request.set_onupgradeneeded(None);
+    if abandoned {
+        abandon_open(&request);
+    }
     drop(on_upgrade);
     migration.borrow_mut().take();
     if let Some(e) = failure.borrow_mut().take() {

@@ -93,6 +93,9 @@ impl Backend for AnyBackend {
     fn watch(&self, notifier: &Notifier) {
         dispatch!(self, b => b.watch(notifier))
     }
+    fn superseded(&self) -> bool {
+        dispatch!(self, b => b.superseded())
+    }
     fn close(&self) {
         dispatch!(self, b => b.close())
     }

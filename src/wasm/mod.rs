@@ -3,7 +3,6 @@
 //! into the contract's `EventStore`, iterables and typed errors.
 
 mod backend;
-mod convert;
 mod sync;
 
 use alloc::rc::Rc;
@@ -16,9 +15,8 @@ use crate::core::{
     StoreConfig, StreamReader, SubscribeOptions, Subscription,
 };
 use crate::idb::IdbBackend;
-use crate::js::get;
+use crate::js::{self, error_to_js, get};
 pub use backend::AnyBackend;
-use convert::error_to_js;
 
 type JsResult<T = JsValue> = Result<T, JsValue>;
 
@@ -34,15 +32,15 @@ pub async fn open_store(options: JsValue) -> JsResult<WasmStore> {
 }
 
 async fn open(options: JsValue) -> Result<WasmStore, Error> {
-    let options = convert::options(&options)?;
-    let name = convert::opt_string(&options, "name")?.unwrap_or_else(|| "annals".into());
+    let options = js::options(&options)?;
+    let name = js::opt_string(&options, "name")?.unwrap_or_else(|| "annals".into());
     crate::core::validate_name("name", &name)?;
     let mut config = StoreConfig::default();
-    if let Some(max) = convert::opt_count(&options, "maxEventBytes")? {
+    if let Some(max) = js::opt_count(&options, "maxEventBytes")? {
         config.max_event_bytes = usize::try_from(max).unwrap_or(usize::MAX);
     }
     let has_indexed_db = !get(&js_sys::global(), "indexedDB").is_undefined();
-    let backend = match convert::opt_string(&options, "storage")?.as_deref() {
+    let backend = match js::opt_string(&options, "storage")?.as_deref() {
         None | Some("auto") if has_indexed_db => {
             AnyBackend::IndexedDb(IdbBackend::open(&name).await?)
         }
@@ -74,26 +72,39 @@ pub struct WasmStore {
 #[wasm_bindgen]
 impl WasmStore {
     /// Appends one event or an array of events: `{ expectedVersion }`.
+    #[wasm_bindgen(unchecked_return_type = "RawAppendResult")]
     pub async fn append(&self, stream: JsValue, events: JsValue, options: JsValue) -> JsResult {
         let store = self.store.clone();
         let call = async {
-            let stream = convert::string(&stream, "stream")?;
-            let events = convert::events(&events)?;
-            let expected = convert::expected_version(&convert::options(&options)?)?;
+            let stream = js::string(&stream, "stream")?;
+            let events = js::events(&events)?;
+            let expected = js::expected_version(&js::options(&options)?)?;
             store.append(&stream, events, expected).await
         };
         call.await
-            .map(|r| convert::append_result_to_js(&r))
+            .map(|r| js::append_result_to_js(&r))
             .map_err(js_err)
     }
 
+    /// Imports exported events (`js::imported_events`), the first of them the `first`-th of
+    /// the import: each appended at its own version with its own id (see `Store::import`).
+    #[wasm_bindgen(js_name = importEvents)]
+    pub async fn import_events(&self, events: JsValue, first: JsValue) -> JsResult<()> {
+        let store = self.store.clone();
+        let call = async {
+            let first = js::count(&first, "first")?;
+            store.import(js::imported_events(&events, first)?, first).await
+        };
+        call.await.map_err(js_err)
+    }
+
     /// The stream's last version, 0 if none.
-    #[wasm_bindgen(js_name = streamVersion)]
+    #[wasm_bindgen(js_name = streamVersion, unchecked_return_type = "number")]
     pub async fn stream_version(&self, stream: JsValue) -> JsResult {
         let store = self.store.clone();
         let call = async {
             store
-                .stream_version(&convert::string(&stream, "stream")?)
+                .stream_version(&js::string(&stream, "stream")?)
                 .await
         };
         call.await
@@ -105,12 +116,12 @@ impl WasmStore {
     #[wasm_bindgen(js_name = readStream)]
     pub fn read_stream(&self, stream: JsValue, options: JsValue) -> JsResult<WasmReader> {
         let make = || {
-            let stream = convert::string(&stream, "stream")?;
-            let options = convert::options(&options)?;
+            let stream = js::string(&stream, "stream")?;
+            let options = js::options(&options)?;
             let options = ReadStreamOptions {
-                from_version: convert::opt_count(&options, "fromVersion")?,
-                direction: convert::direction(&options)?,
-                limit: convert::opt_count(&options, "limit")?,
+                from_version: js::opt_count(&options, "fromVersion")?,
+                direction: js::direction(&options)?,
+                limit: js::opt_count(&options, "limit")?,
             };
             StreamReader::new(self.store.clone(), &stream, options).map(Reader::Stream)
         };
@@ -121,12 +132,12 @@ impl WasmStore {
     #[wasm_bindgen(js_name = readAll)]
     pub fn read_all(&self, options: JsValue) -> JsResult<WasmReader> {
         let make = || {
-            let options = convert::options(&options)?;
+            let options = js::options(&options)?;
             let options = ReadAllOptions {
-                after: convert::opt_count(&options, "after")?.unwrap_or(0),
-                direction: convert::direction(&options)?,
-                limit: convert::opt_count(&options, "limit")?,
-                filter: convert::filter(&options)?,
+                after: js::opt_count(&options, "after")?.unwrap_or(0),
+                direction: js::direction(&options)?,
+                limit: js::opt_count(&options, "limit")?,
+                filter: js::filter(&options)?,
             };
             AllReader::new(self.store.clone(), options).map(Reader::All)
         };
@@ -136,11 +147,11 @@ impl WasmStore {
     /// A subscription: `{ after, checkpoint, types, streamPrefix }`.
     pub fn subscribe(&self, options: JsValue) -> JsResult<WasmSubscription> {
         let make = || {
-            let options = convert::options(&options)?;
+            let options = js::options(&options)?;
             let options = SubscribeOptions {
-                start: convert::start(&options)?,
-                checkpoint: convert::opt_string(&options, "checkpoint")?,
-                filter: convert::filter(&options)?,
+                start: js::start(&options)?,
+                checkpoint: js::opt_string(&options, "checkpoint")?,
+                filter: js::filter(&options)?,
             };
             Subscription::new(self.store.clone(), options)
         };
@@ -150,10 +161,10 @@ impl WasmStore {
     }
 
     /// The position saved under checkpoint `name`, or `undefined`.
-    #[wasm_bindgen(js_name = checkpointGet)]
+    #[wasm_bindgen(js_name = checkpointGet, unchecked_return_type = "number | undefined")]
     pub async fn checkpoint_get(&self, name: JsValue) -> JsResult {
         let store = self.store.clone();
-        let call = async { store.checkpoint(&convert::string(&name, "name")?).await };
+        let call = async { store.checkpoint(&js::string(&name, "name")?).await };
         match call.await {
             Ok(Some(p)) => Ok(JsValue::from_f64(p as f64)),
             Ok(None) => Ok(JsValue::UNDEFINED),
@@ -166,9 +177,9 @@ impl WasmStore {
     pub async fn checkpoint_set(&self, name: JsValue, position: JsValue) -> JsResult<()> {
         let store = self.store.clone();
         let call = async {
-            let name = convert::string(&name, "name")?;
+            let name = js::string(&name, "name")?;
             store
-                .set_checkpoint(&name, convert::count(&position, "position")?)
+                .set_checkpoint(&name, js::count(&position, "position")?)
                 .await
         };
         call.await.map_err(js_err)
@@ -179,28 +190,37 @@ impl WasmStore {
     pub async fn snapshot_save(&self, stream: JsValue, snapshot: JsValue) -> JsResult<()> {
         let store = self.store.clone();
         let call = async {
-            let stream = convert::string(&stream, "stream")?;
+            let stream = js::string(&stream, "stream")?;
             store
-                .save_snapshot(&stream, convert::snapshot(&snapshot)?)
+                .save_snapshot(&stream, js::snapshot(&snapshot)?)
                 .await
         };
         call.await.map_err(js_err)
     }
 
     /// The snapshot saved for `stream`, or `undefined`.
-    #[wasm_bindgen(js_name = snapshotLoad)]
+    #[wasm_bindgen(js_name = snapshotLoad, unchecked_return_type = "RawSnapshot | undefined")]
     pub async fn snapshot_load(&self, stream: JsValue) -> JsResult {
         let store = self.store.clone();
         let call = async {
             store
-                .load_snapshot(&convert::string(&stream, "stream")?)
+                .load_snapshot(&js::string(&stream, "stream")?)
                 .await
         };
         match call.await {
-            Ok(Some(s)) => Ok(convert::snapshot_to_js(&s)),
+            Ok(Some(s)) => Ok(js::snapshot_to_js(&s)),
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(js_err(e)),
         }
+    }
+
+    /// What the store keeps its events in: `'indexeddb'` or `'memory'` (what `'auto'` chose).
+    #[wasm_bindgen(getter, unchecked_return_type = "'indexeddb' | 'memory'")]
+    pub fn storage(&self) -> JsValue {
+        JsValue::from_str(match self.store.backend() {
+            AnyBackend::Memory(_) => "memory",
+            AnyBackend::IndexedDb(_) => "indexeddb",
+        })
     }
 
     /// Closes the store; subscriptions end and later calls reject with `StoreClosedError`.
@@ -209,13 +229,14 @@ impl WasmStore {
     }
 
     /// Starts syncing over `transport` (made by the TypeScript layer): `{ live }`.
-    pub fn sync(&self, transport: JsValue, options: JsValue) -> JsResult<sync::WasmSync> {
+    pub fn sync(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RawTransport")] transport: JsValue,
+        options: JsValue,
+    ) -> JsResult<sync::WasmSync> {
         let make = || {
-            let options = convert::options(&options)?;
-            let live = match crate::js::read(&options, "live").map_err(|reason| Error::invalid("live", reason))? {
-                v if v.is_undefined() => true,
-                v => v.as_bool().ok_or_else(|| Error::invalid("live", "must be a boolean"))?,
-            };
+            let options = js::options(&options)?;
+            let live = js::opt_bool(&options, "live")?.unwrap_or(true);
             sync::start(self.store.clone(), transport, live)
         };
         make().map_err(js_err)
@@ -255,7 +276,7 @@ impl WasmReader {
 #[wasm_bindgen]
 impl WasmReader {
     /// The next page of events; an empty array once the read is over.
-    #[wasm_bindgen(js_name = nextPage)]
+    #[wasm_bindgen(js_name = nextPage, unchecked_return_type = "RawEvent[]")]
     pub async fn next_page(&self) -> JsResult {
         let slot = self.reader.clone();
         let Some(mut reader) = slot.borrow_mut().take() else {
@@ -269,7 +290,7 @@ impl WasmReader {
             Reader::All(r) => r.next_page().await,
         };
         *slot.borrow_mut() = Some(reader);
-        page.map(|events| convert::events_to_js(&events))
+        page.map(|events| js::events_to_js(&events))
             .map_err(js_err)
     }
 }
@@ -283,10 +304,11 @@ pub struct WasmSubscription {
 #[wasm_bindgen]
 impl WasmSubscription {
     /// The next event, or `undefined` once closed.
+    #[wasm_bindgen(unchecked_return_type = "RawEvent | undefined")]
     pub async fn next(&self) -> JsResult {
         let subscription = self.subscription.clone();
         match subscription.next().await {
-            Ok(Some(event)) => Ok(convert::event_to_js(&event)),
+            Ok(Some(event)) => Ok(js::event_to_js(&event)),
             Ok(None) => Ok(JsValue::UNDEFINED),
             Err(e) => Err(js_err(e)),
         }
@@ -294,10 +316,10 @@ impl WasmSubscription {
 
     /// The next event when one is already read and waiting (delivered as `next()` would), else
     /// `undefined`: then call `next()`. Never waits.
-    #[wasm_bindgen(js_name = nextBuffered)]
+    #[wasm_bindgen(js_name = nextBuffered, unchecked_return_type = "RawEvent | undefined")]
     pub fn next_buffered(&self) -> JsValue {
         match self.subscription.next_buffered() {
-            Some(event) => convert::event_to_js(&event),
+            Some(event) => js::event_to_js(&event),
             None => JsValue::UNDEFINED,
         }
     }

@@ -8,18 +8,33 @@ use js_sys::{Array, Object, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
-use super::convert::{error_to_js, expected_to_js};
 use super::AnyBackend;
 use crate::core::sync::{
-    Conflict, ConflictFeed, ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal,
+    ConflictFeed, ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal,
     Resolution, SyncEngine, SyncError, SyncErrorCode, SyncOptions, Transport,
 };
-use crate::core::{safe_integer, AppendResult, Error, Store, Uuid};
-use crate::js::{get, json_bytes, set};
+use crate::core::{safe_integer, AppendResult, Error, RecordedEvent, Store, Uuid};
+use crate::js::{
+    conflict_to_js, count as count_argument, error_to_js, expected_to_js, get, json_bytes, set, sync_status_to_js,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TRANSPORT: &str = r#"
+/** An HTTP exchange as the transport reports it: the status and the parsed JSON body (`undefined` when not JSON). */
+export interface RawAnswer { status: number; body: unknown }
+/** What `WasmStore.sync` is handed (`SyncTransport`). */
+export interface RawTransport {
+  push(body: unknown): Promise<RawAnswer>;
+  pull(after: number, limit: number): Promise<RawAnswer>;
+  notice(known: number): Promise<number>;
+  sleep(ms: number): Promise<void>;
+  close(): void;
+}
+"#;
 
 #[wasm_bindgen]
 extern "C" {
-    /// What `pkg-js/src/sync.ts` hands in: HTTP and timers, nothing decided.
+    /// What `pkg-js/src/sync.ts` hands in (`RawTransport`): HTTP and timers, nothing decided.
     pub type SyncTransport;
     /// `POST /v1/push` with `body` as JSON: resolves `{ status, body }` (`body` parsed JSON or
     /// `undefined`); rejects when the server cannot be reached.
@@ -66,16 +81,21 @@ async fn exchange(request: Promise) -> Result<JsValue, SyncError> {
     }
     let message = get(&body, "message").as_string().unwrap_or_else(|| format!("HTTP {status}"));
     let mut error = SyncError::new(SyncErrorCode::from_status(status), message);
-    let limits = get(&body, "limits");
-    if limits.is_object() {
-        let field = |name| get(&limits, name).as_f64().and_then(safe_integer).map(|n| n as usize);
-        if let (Some(max_body_bytes), Some(max_appends), Some(max_events)) =
-            (field("maxBodyBytes"), field("maxAppends"), field("maxEvents"))
-        {
-            error.limits = Some(Limits { max_body_bytes, max_appends, max_events });
-        }
-    }
+    error.limits = limits_from_js(&body);
     Err(error)
+}
+
+/// The `limits` an answer carries, when it carries them whole.
+fn limits_from_js(body: &JsValue) -> Option<Limits> {
+    let limits = get(body, "limits");
+    let field = |name| get(&limits, name).as_f64().and_then(safe_integer).map(|n| n as usize);
+    Some(Limits {
+        max_body_bytes: field("maxBodyBytes")?,
+        max_appends: field("maxAppends")?,
+        max_events: field("maxEvents")?,
+        // Not said by every server: then only the body limit bounds an event.
+        max_event_bytes: field("maxEventBytes").unwrap_or(usize::MAX),
+    })
 }
 
 /// A pending append as the push body holds it.
@@ -143,7 +163,7 @@ impl Transport for JsTransport {
             .iter()
             .map(|o| outcome_from_js(&o))
             .collect::<Result<Vec<_>, _>>()?;
-        Ok(PushReply { outcomes, head: count(&get(&reply, "head"), "head")? })
+        Ok(PushReply { outcomes, head: count(&get(&reply, "head"), "head")?, limits: limits_from_js(&reply) })
     }
 
     async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<JsValue>, SyncError> {
@@ -159,7 +179,7 @@ impl Transport for JsTransport {
                 Ok(event)
             })
             .collect::<Result<Vec<_>, SyncError>>()?;
-        Ok(PullReply { events, head: count(&get(&reply, "head"), "head")? })
+        Ok(PullReply { events, head: count(&get(&reply, "head"), "head")?, limits: limits_from_js(&reply) })
     }
 
     async fn notice(&self, known: u64) -> Result<u64, SyncError> {
@@ -171,13 +191,8 @@ impl Transport for JsTransport {
         let _ = JsFuture::from(self.0.sleep(ms as f64)).await;
     }
 
-    fn encoded_len(&self, append: &PendingAppend<JsValue>) -> usize {
-        let events: usize = append
-            .events
-            .iter()
-            .map(|e| 64 + e.event_type.len() + (json_bytes(&e.data) + json_bytes(&e.metadata)) as usize)
-            .sum();
-        96 + append.stream.len() + events
+    fn event_bytes(&self, event: &RecordedEvent<JsValue>) -> usize {
+        event.event_type.len() + (json_bytes(&event.data) + json_bytes(&event.metadata)) as usize
     }
 }
 
@@ -214,17 +229,9 @@ impl WasmSync {
     }
 
     /// `{ pending, serverPosition, connected, error }` as of the engine's last step.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "RawSyncState")]
     pub fn state(&self) -> JsValue {
-        let status = self.engine.status();
-        let object = Object::new();
-        set(&object, "pending", &JsValue::from_f64(status.pending as f64));
-        set(&object, "serverPosition", &JsValue::from_f64(status.server_position as f64));
-        set(&object, "connected", &JsValue::from_bool(status.connected));
-        if let Some(error) = status.error {
-            set(&object, "error", &error_to_js(error));
-        }
-        object.into()
+        sync_status_to_js(self.engine.status())
     }
 
     /// Stops the engine and the transport: no request, stream or timer is left.
@@ -232,18 +239,6 @@ impl WasmSync {
         self.engine.close();
         self.engine.transport().0.close();
     }
-}
-
-/// A conflict as JavaScript sees it (the TypeScript layer adds `resolve`).
-fn conflict_to_js(conflict: &Conflict<JsValue>) -> JsValue {
-    let object = Object::new();
-    set(&object, "key", &JsValue::from_f64(conflict.key as f64));
-    set(&object, "stream", &JsValue::from_str(&conflict.stream));
-    set(&object, "expected", &expected_to_js(conflict.expected));
-    set(&object, "actual", &conflict.actual.map_or(JsValue::NULL, |a| JsValue::from_f64(a as f64)));
-    set(&object, "reason", &JsValue::from_str(conflict.reason.as_str()));
-    set(&object, "events", &super::convert::events_to_js(&conflict.events));
-    object.into()
 }
 
 /// The store's conflicts, each once, then live.
@@ -259,6 +254,7 @@ pub(super) fn conflicts(store: Rc<Store<AnyBackend>>) -> Result<WasmConflicts, E
 #[wasm_bindgen]
 impl WasmConflicts {
     /// The next conflict, or `undefined` once closed.
+    #[wasm_bindgen(unchecked_return_type = "RawConflict | undefined")]
     pub async fn next(&self) -> Result<JsValue, JsValue> {
         let feed = self.feed.clone();
         match feed.next().await {
@@ -276,7 +272,7 @@ impl WasmConflicts {
 
 /// Resolves conflict `key` with `'rebase'` or `'discard'`.
 pub(super) async fn resolve(store: Rc<Store<AnyBackend>>, key: JsValue, action: JsValue) -> Result<(), Error> {
-    let key = super::convert::count(&key, "key")?;
+    let key = count_argument(&key, "key")?;
     let action: Option<String> = action.as_string();
     let resolution = action
         .as_deref()

@@ -4,6 +4,8 @@
 //! Use from a test file: `mod conformance;` then `conformance::suite!(open);` where `open` is
 //! a closure `|name: &'static str| async move { … Rc<Store<B>> }` that opens a fresh, empty
 //! store (`name` is the test's own; add a unique suffix where storage outlives the test).
+//! A backend that needs an async runtime names a runner: `conformance::suite!(open, runner =
+//! path::to::block_on);` (annals-server runs the suite on PostgreSQL so, under tokio).
 #![allow(dead_code)]
 
 use std::cell::Cell;
@@ -16,24 +18,31 @@ use std::task::{Context, Poll, Wake, Waker};
 
 use annals::core::*;
 
-/// Expands into one test per case, for the target compiled for.
+/// Expands into one test per case, for the target compiled for. Natively each case runs on
+/// `runner` (a path to a `fn(impl Future<Output = ()>)`, e.g. one that makes a tokio runtime
+/// and calls its `block_on`, which accepts `!Send` futures); by default on
+/// `futures::executor::block_on`.
 #[macro_export]
 macro_rules! suite {
     ($open:expr) => {
-        $crate::suite!(@cases $open;
+        $crate::suite!($open, runner = futures::executor::block_on);
+    };
+    ($open:expr, runner = $runner:path) => {
+        $crate::suite!(@cases $open; $runner;
             expected_version_modes, append_is_all_or_nothing, idempotent_retry,
             duplicate_event_ids, invalid_input_leaves_store_unchanged, paging_over_10k_events,
             read_options, catch_up_then_live_with_racing_appends, subscribe_after_end,
             subscription_filters, checkpoint_resume_is_at_least_once, checkpoints,
-            snapshots, close_ends_everything, batch_outcomes_are_independent,
+            snapshots, close_ends_everything, batch_outcomes_are_independent, exact_stream_filters,
+            import_keeps_ids_and_versions_and_is_idempotent,
             concurrent_appends_decide_in_call_order, buffered_delivery_is_next_without_waiting);
     };
-    (@cases $open:expr; $($case:ident),* $(,)?) => {
+    (@cases $open:expr; $runner:path; $($case:ident),* $(,)?) => {
         $(
             #[cfg(not(target_arch = "wasm32"))]
             #[test]
             fn $case() {
-                futures::executor::block_on(async {
+                $runner(async {
                     let store = ($open)(stringify!($case)).await;
                     $crate::conformance::$case(store).await
                 })
@@ -648,7 +657,7 @@ pub async fn invalid_input_leaves_store_unchanged<B: Backend>(store: Rc<Store<B>
             ReadAllOptions {
                 filter: Filter {
                     types: Some(vec![]),
-                    stream_prefix: None
+                    ..Default::default()
                 },
                 ..Default::default()
             }
@@ -713,7 +722,7 @@ pub async fn paging_over_10k_events<B: Backend>(store: Rc<Store<B>>) {
         ReadAllOptions {
             filter: Filter {
                 types: Some(vec!["Rare".into()]),
-                stream_prefix: None,
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -725,8 +734,8 @@ pub async fn paging_over_10k_events<B: Backend>(store: Rc<Store<B>>) {
         &store,
         ReadAllOptions {
             filter: Filter {
-                types: None,
                 stream_prefix: Some("Invoice-".into()),
+                ..Default::default()
             },
             ..Default::default()
         },
@@ -865,6 +874,7 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
         filter: Filter {
             types: Some(vec!["Paid".into()]),
             stream_prefix: Some("Order-".into()),
+            ..Default::default()
         },
         ..Default::default()
     };
@@ -889,6 +899,129 @@ pub async fn subscription_filters<B: Backend>(store: Rc<Store<B>>) {
     let b = subscription.next().await.unwrap().unwrap();
     assert_eq!((a.position, a.stream.as_str()), (2, "Order-1"));
     assert_eq!((b.position, b.stream.as_str()), (4, "Order-2"));
+}
+
+/// `streams` selects streams by their exact names, where `streamPrefix: "Order-1"` also
+/// matches `Order-10`; reads and subscriptions alike, combined with the other parts.
+pub async fn exact_stream_filters<B: Backend>(store: Rc<Store<B>>) {
+    for (stream, n) in [("Order-1", 1), ("Order-10", 2), ("Order-2", 3), ("Order-1", 4), ("Cart-1", 5)] {
+        store.append(stream, vec![event(if n == 4 { "Paid" } else { "Placed" }, n)], ExpectedVersion::Any).await.unwrap();
+    }
+    let read = |filter: Filter| {
+        let store = store.clone();
+        async move { positions(&read_all(&store, ReadAllOptions { filter, ..Default::default() }).await) }
+    };
+    let streams = |names: &[&str]| Some(names.iter().map(|s| String::from(*s)).collect::<Vec<_>>());
+    assert_eq!(read(Filter { streams: streams(&["Order-1"]), ..Default::default() }).await, vec![1, 4]);
+    assert_eq!(read(Filter { stream_prefix: Some("Order-1".into()), ..Default::default() }).await, vec![1, 2, 4]);
+    assert_eq!(read(Filter { streams: streams(&["Cart-1", "Order-2"]), ..Default::default() }).await, vec![3, 5]);
+    let paid = Filter { streams: streams(&["Order-1", "Order-10"]), types: Some(vec!["Placed".into()]), ..Default::default() };
+    assert_eq!(read(paid).await, vec![1, 2]);
+    assert_eq!(read(Filter { streams: streams(&["Order-3"]), ..Default::default() }).await, Vec::<u64>::new());
+    let backward = ReadAllOptions {
+        direction: Direction::Backward,
+        filter: Filter { streams: streams(&["Order-1"]), ..Default::default() },
+        ..Default::default()
+    };
+    assert_eq!(positions(&read_all(&store, backward).await), vec![4, 1]);
+
+    let options = SubscribeOptions { filter: Filter { streams: streams(&["Order-10"]), ..Default::default() }, ..Default::default() };
+    let subscription = Subscription::new(store.clone(), options).unwrap();
+    store.append("Order-10", vec![event("Shipped", 6)], ExpectedVersion::Any).await.unwrap();
+    store.append("Order-1", vec![event("Shipped", 7)], ExpectedVersion::Any).await.unwrap();
+    store.append("Order-10", vec![event("Shipped", 8)], ExpectedVersion::Any).await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..3 {
+        got.push(subscription.next().await.unwrap().unwrap().position);
+    }
+    assert_eq!(got, vec![2, 6, 8]);
+
+    for (streams, field) in [(Some(vec![]), "streams"), (Some(vec![String::new()]), "streams[0]")] {
+        let filter = Filter { streams, ..Default::default() };
+        let all = AllReader::new(store.clone(), ReadAllOptions { filter: filter.clone(), ..Default::default() });
+        assert!(matches!(all, Err(Error::InvalidArgument { field: ref f, .. }) if f == field), "{field}");
+        let sub = Subscription::new(store.clone(), SubscribeOptions { filter, ..Default::default() });
+        assert!(matches!(sub, Err(Error::InvalidArgument { field: ref f, .. }) if f == field), "{field}");
+    }
+}
+
+/// Events as an export holds them: `(stream, version, id number, type)`, recorded at 1000 + n.
+fn exported(events: &[(&str, u64, u32, &str)]) -> Vec<ImportedEvent> {
+    events
+        .iter()
+        .map(|&(stream, version, n, event_type)| ImportedEvent {
+            stream: stream.into(),
+            version,
+            event: EventInput::new(event_type, Value::object([("n", Value::from(n as i64))]))
+                .with_id(id(n))
+                .with_metadata(Value::object([("by", Value::from("import"))])),
+            recorded_at: 1000.0 + n as f64,
+        })
+        .collect()
+}
+
+/// An import puts each event at its version with its id, type, data, metadata and time;
+/// importing what stands writes nothing; a stream whose history differs refuses; invalid
+/// input writes nothing.
+pub async fn import_keeps_ids_and_versions_and_is_idempotent<B: Backend>(store: Rc<Store<B>>) {
+    let first = exported(&[("Order-1", 1, 1, "Placed"), ("Cart-1", 1, 2, "Added"), ("Order-1", 2, 3, "Paid")]);
+    store.import(first.clone(), 0).await.unwrap();
+    let all = read_all(&store, ReadAllOptions::default()).await;
+    let seen: Vec<_> = all.iter().map(|e| (e.stream.as_str(), e.version, e.position, e.id.to_string(), e.recorded_at)).collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("Order-1", 1, 1, id(1), 1001.0),
+            ("Cart-1", 1, 2, id(2), 1002.0),
+            ("Order-1", 2, 3, id(3), 1003.0),
+        ]
+    );
+    assert_eq!(all[2].event_type, "Paid");
+    assert_eq!(all[2].metadata, Value::object([("by", Value::from("import"))]));
+    assert_eq!(all[2].data, Value::object([("n", Value::from(3i64))]));
+
+    // Again, and again with more: what stands is skipped, the rest follows at its versions.
+    store.import(first.clone(), 0).await.unwrap();
+    assert_eq!(contents(&store).await.len(), 3);
+    let more = exported(&[("Order-1", 1, 1, "Placed"), ("Order-1", 2, 3, "Paid"), ("Order-1", 3, 4, "Shipped")]);
+    store.import(more, 0).await.unwrap();
+    assert_eq!(read_stream(&store, "Order-1", ReadStreamOptions::default()).await.iter().map(|e| e.id.to_string()).collect::<Vec<_>>(), vec![id(1), id(3), id(4)]);
+    assert_eq!(store.known_head(), 4);
+
+    // A stream with another history: refused, nothing of that event written.
+    let before = contents(&store).await;
+    let other = exported(&[("Order-1", 2, 9, "Cancelled")]);
+    assert_eq!(
+        store.import(other, 0).await,
+        Err(Error::WrongExpectedVersion { stream: "Order-1".into(), expected: ExpectedVersion::Exact(1), actual: 3 })
+    );
+    // An id standing for another event.
+    let taken = exported(&[("Cart-1", 2, 3, "Paid")]);
+    assert_eq!(store.import(taken, 0).await, Err(Error::DuplicateEventId { id: id(3) }));
+    assert_eq!(contents(&store).await, before);
+
+    // Invalid input, named by its index in the import (`first` onward): nothing written.
+    let mut no_id = exported(&[("New-1", 1, 20, "A"), ("New-1", 2, 21, "B")]);
+    no_id[1].event.id = None;
+    let mut version_zero = exported(&[("New-1", 1, 20, "A")]);
+    version_zero[0].version = 0;
+    let bad_type = exported(&[("New-1", 1, 20, "")]);
+    let bad_stream = exported(&[("", 1, 20, "A")]);
+    let mut bad_data = exported(&[("New-1", 1, 20, "A")]);
+    bad_data[0].event.data = Value::from(f64::NAN);
+    for (events, field) in [
+        (no_id, "events[11].id"),
+        (version_zero, "events[10].version"),
+        (bad_type, "events[10].type"),
+        (bad_stream, "events[10].stream"),
+        (bad_data, "events[10].data"),
+    ] {
+        match store.import(events, 10).await {
+            Err(Error::InvalidArgument { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("{field}: expected InvalidArgument, got {other:?}"),
+        }
+    }
+    assert_eq!(contents(&store).await, before);
 }
 
 /// `next_buffered` hands over exactly what `next` would, in the same order, with the same

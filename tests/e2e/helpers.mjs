@@ -9,6 +9,7 @@ import { start } from '../../demo/serve.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const PAGES_DIR = path.join(ROOT, 'tests/e2e/pages');
+const FIXTURES_DIR = path.join(ROOT, 'tests/fixtures');
 const DEMO_DIR = path.join(ROOT, 'demo');
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -76,9 +77,9 @@ export function ensureDemoInstalled() {
   if (!fresh()) throw new Error('demo/node_modules/annals does not match pkg-js/dist after demo/install.sh');
 }
 
-/** Static server on a free port: the demo at /, the test pages at /e2e/. */
+/** Static server on a free port: the demo at /, the test pages at /e2e/, the schema fixtures at /fixtures/. */
 export function startServer() {
-  return start(0, { mounts: { '/e2e/': PAGES_DIR } });
+  return start(0, { mounts: { '/e2e/': PAGES_DIR, '/fixtures/': FIXTURES_DIR } });
 }
 
 export function tempDir(prefix) {

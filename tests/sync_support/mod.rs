@@ -2,7 +2,8 @@
 //! annals-server does over PostgreSQL), pages pulls by whole appends, and announces heads.
 //! Devices reach it through a [`Link`] that can be taken offline, lose push answers after the
 //! server committed, and records the backoff it was asked to wait. Devices may keep payloads
-//! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers.
+//! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers. Test
+//! files using it declare `mod conformance;` too (its read helpers).
 #![allow(dead_code)]
 
 use std::cell::{Cell, RefCell};
@@ -71,6 +72,8 @@ pub struct Server {
     pub heads: Notifier,
     pub pushes: Cell<u64>,
     pub pulls: Cell<u64>,
+    /// What its replies say of its limits (it enforces none itself).
+    pub limits: Cell<Option<Limits>>,
 }
 
 impl Server {
@@ -121,7 +124,7 @@ impl Server {
         let head = state.head();
         drop(state);
         self.heads.advance(head);
-        PushReply { outcomes, head }
+        PushReply { outcomes, head, limits: self.limits.get() }
     }
 
     /// The events after `after`, at most `limit` unless the append at the boundary is longer.
@@ -138,7 +141,7 @@ impl Server {
             .iter()
             .map(|e| RecordedEvent { position: 0, ..e.clone() }.map_payload(|v| P::from_value(&v)))
             .collect();
-        PullReply { events, head }
+        PullReply { events, head, limits: self.limits.get() }
     }
 
     pub fn head(&self) -> u64 {
@@ -231,15 +234,9 @@ impl<P: TestPayload> Transport for Link<P> {
         self.clock.changed(seq).await;
     }
 
-    fn encoded_len(&self, append: &PendingAppend<P>) -> usize {
-        64 + append
-            .events
-            .iter()
-            .map(|e| {
-                let e = e.to_values().expect("payload");
-                80 + e.event_type.len() + e.data.json_len() + e.metadata.json_len()
-            })
-            .sum::<usize>()
+    fn event_bytes(&self, event: &RecordedEvent<P>) -> usize {
+        let e = event.to_values().expect("payload");
+        e.event_type.len() + e.data.json_len() + e.metadata.json_len()
     }
 }
 
@@ -263,28 +260,12 @@ pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>
 
 /// Every event of `stream` in the store, in version order.
 pub async fn stream<B: Backend>(store: &Rc<Store<B>>, stream: &str) -> Vec<RecordedEvent> {
-    let mut reader = StreamReader::new(store.clone(), stream, ReadStreamOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_stream(store, stream, ReadStreamOptions::default()).await
 }
 
 /// Every event in the store, in local order.
 pub async fn all<B: Backend>(store: &Rc<Store<B>>) -> Vec<RecordedEvent> {
-    let mut reader = AllReader::new(store.clone(), ReadAllOptions::default()).expect("reader");
-    let mut all = Vec::new();
-    loop {
-        let page = reader.next_page().await.expect("page");
-        if page.is_empty() {
-            return all;
-        }
-        all.extend(page.iter().map(|e| e.to_values().expect("payload")));
-    }
+    crate::conformance::read_all(store, ReadAllOptions::default()).await
 }
 
 /// What convergence compares: ids, versions, types, data, metadata, server positions.

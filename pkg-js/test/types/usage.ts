@@ -7,6 +7,11 @@ import {
   AnnalsError,
   ErrorCode,
   InvalidArgumentError,
+  StoreClosedError,
+  type Aggregate,
+  type ImportResult,
+  type JsonValue,
+  type Upcasters,
   type AppendResult,
   type EventInput,
   type EventIterable,
@@ -44,8 +49,6 @@ export async function usage(): Promise<void> {
   for (const expectedVersion of ['any', 'no_stream', 'stream_exists', 3] as ExpectedVersion[]) {
     await store.append('Order-2', { type: 'T', data: [1, 'a'] }, { expectedVersion });
   }
-  // @ts-expect-error: 'maybe' is not an ExpectedVersion
-  await store.append('Order-1', input, { expectedVersion: 'maybe' });
 
   const version: number = await store.streamVersion('Order-1');
   expectType<number>(version);
@@ -100,6 +103,38 @@ export async function usage(): Promise<void> {
     }
   }
   expectType<412>(ErrorCode.WrongExpectedVersion);
+
+  // What issue 12 added: storage, exact-stream filters, aggregates, export and import, upcasters.
+  expectType<'indexeddb' | 'memory'>(store.storage);
+  await store.readAll({ streams: ['Order-1', 'Order-2'] }).toArray();
+  store.subscribe({ streams: ['Order-1'] }).close();
+  const aggregate = await store.aggregateStream<number, OrderPlaced>('Order-1', {
+    initialState: () => 0,
+    evolve: (total, e) => total + e.data.total,
+    snapshotEvery: 100,
+  });
+  expectType<Aggregate<number>>(aggregate);
+  expectType<number>(aggregate.state + aggregate.version);
+  for await (const chunk of store.export({ after: 0, streamPrefix: 'Order-' })) expectType<string>(chunk);
+  const imported: ImportResult = await store.import('');
+  await store.import([new Uint8Array(), 'text']);
+  expectType<number>(imported.events);
+  const upcasters: Upcasters = {
+    OrderPlacedV1: (e) => ({ type: 'OrderPlaced', data: { ...(e.data as object), currency: 'EUR' } }),
+  };
+  await openStore({ storage: 'memory', upcasters });
+  const json: JsonValue = { a: [1, 'two', null, { b: true }] };
+  await store.append('Order-3', { type: 'T', data: json, metadata: { correlationId: 'c' } });
+  interface WithOptional { sku: string; note?: string }
+  const optional: WithOptional = { sku: 'tea' };
+  await store.append('Order-3', { type: 'T', data: optional });
+  const unknownData: unknown = JSON.parse('1');
+  await store.append('Order-3', { type: 'T', data: unknownData });
+  try {
+    await store.append('Order-3', { type: 'T', data: 1 });
+  } catch (e) {
+    if (e instanceof StoreClosedError) expectType<'close' | 'versionchange'>(e.reason);
+  }
 
   await store.close();
 }

@@ -135,12 +135,10 @@ impl<B: SyncBackend> ConflictFeed<B> {
                 Err(_) if self.closed.get() || self.store.is_closed() => return Ok(None),
                 result => result?,
             };
-            let mut seen = self.seen.borrow_mut();
-            if let Some(conflict) = all.into_iter().find(|c| !seen.contains(&c.key)) {
-                seen.insert(conflict.key);
+            if let Some(conflict) = all.into_iter().find(|c| !self.seen.borrow().contains(&c.key)) {
+                self.seen.borrow_mut().insert(conflict.key);
                 return Ok(Some(conflict));
             }
-            drop(seen);
             crate::core::select::first(
                 self.store.conflict_signal.changed(conflicts_seq),
                 self.store.notifier.changed(head_seq),

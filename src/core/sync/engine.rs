@@ -10,9 +10,10 @@ use ::core::pin::Pin;
 use super::backend::SyncBackend;
 use super::protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, PULL_LIMIT,
+    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
 };
 use crate::core::error::Error;
+use crate::core::event::RecordedEvent;
 use crate::core::notify::Notifier;
 use crate::core::select::{first, Either};
 use crate::core::store::Store;
@@ -39,8 +40,9 @@ pub trait Transport {
     /// Completes after `ms` milliseconds. Dropping it cancels the timer.
     async fn sleep(&self, ms: u32);
 
-    /// The size in bytes `append` takes in a push body.
-    fn encoded_len(&self, append: &PendingAppend<Self::Payload>) -> usize;
+    /// The size of `event` as the store and the server measure it against `maxEventBytes`: its
+    /// type, data and metadata as JSON, in bytes.
+    fn event_bytes(&self, event: &RecordedEvent<Self::Payload>) -> usize;
 }
 
 /// How to sync.
@@ -80,6 +82,8 @@ pub struct SyncEngine<B: SyncBackend, T: Transport<Payload = B::Payload>> {
     options: SyncOptions,
     status: RefCell<SyncStatus>,
     limits: Cell<Limits>,
+    /// The server said its limits (in a pull reply).
+    limits_known: Cell<bool>,
     round_busy: Cell<bool>,
     /// Woken when a round ends.
     round_done: Notifier,
@@ -104,6 +108,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             options,
             status: RefCell::new(SyncStatus { pending: 0, server_position: 0, connected: false, error: None }),
             limits: Cell::new(CLIENT_LIMITS),
+            limits_known: Cell::new(false),
             round_busy: Cell::new(false),
             round_done: Notifier::default(),
             wake: Notifier::default(),
@@ -218,11 +223,20 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     }
 
     /// Waits before retry `failures`: 250 ms doubling to 30 s, each wait drawn between half and
-    /// all of it (jitter), or until closed.
+    /// all of it (jitter), or until closed. Meanwhile the status follows local appends.
     async fn back_off(&self, failures: u32, wake: u64) {
         let full = FIRST_BACKOFF_MS.saturating_mul(1 << (failures - 1).min(16)).min(MAX_BACKOFF_MS);
         let ms = full / 2 + (self.store.random() % (full as u64 / 2 + 1)) as u32;
-        first(self.transport.sleep(ms), self.wake.changed(wake)).await;
+        let mut sleep = core::pin::pin!(first(self.transport.sleep(ms), self.wake.changed(wake)));
+        loop {
+            let local = self.store.notifier().seq();
+            match first(sleep.as_mut(), self.store.notifier().changed(local)).await {
+                Either::Left(_) => return,
+                Either::Right(()) => {
+                    let _ = self.refresh().await;
+                }
+            }
+        }
     }
 
     fn failed(&self, error: Error) {
@@ -253,6 +267,8 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     /// Waits until no round runs, and takes the turn.
     async fn turn(&self) -> Result<Turn<'_>, Error> {
         loop {
+            // The store's own reason first (closed by another context's upgrade, say).
+            self.store.ensure_open()?;
             if self.is_closed() {
                 return Err(Error::StoreClosed);
             }
@@ -274,7 +290,11 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             let candidates = backend.pending(after, limits.max_appends).await?;
             let Some(last) = candidates.last() else { return Ok(()) };
             let last_key = last.key;
-            let (batch, too_large) = pack(&self.transport, candidates, limits);
+            // Until the server has said its limits (its replies carry them), a push stays small
+            // enough for any sensible server, rather than learning them from a 413, which a
+            // server may send before reading the body (the client then sees a broken connection).
+            let batch_limits = if self.limits_known.get() { limits } else { limits.min(PROBE_LIMITS) };
+            let (batch, too_large) = pack(&self.transport, candidates, batch_limits, limits);
             if let Some(append) = too_large {
                 // It can never be pushed: a conflict, so that the rest goes on.
                 let refusal = Refusal { reason: ConflictReason::TooLarge, actual: None, id: None };
@@ -282,7 +302,10 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 continue;
             }
             let reply = match self.transport.push(&batch).await {
-                Ok(reply) => reply,
+                Ok(reply) => {
+                    self.learn_limits(reply.limits);
+                    reply
+                }
                 Err(e) if e.code == SyncErrorCode::TooLarge => {
                     self.shrink_limits(&e, &batch)?;
                     continue;
@@ -311,23 +334,21 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         let old = self.limits.get();
         let sent_events: usize = batch.iter().map(|a| a.events.len()).sum();
         let sent_bytes: usize =
-            PUSH_OVERHEAD + batch.iter().map(|a| self.transport.encoded_len(a) + 1).sum::<usize>();
+            PUSH_OVERHEAD + batch.iter().map(|a| encoded_len(&self.transport, a).0 + 1).sum::<usize>();
         let new = match error.limits {
-            Some(server) => Limits {
-                max_body_bytes: old.max_body_bytes.min(server.max_body_bytes),
-                max_appends: old.max_appends.min(server.max_appends),
-                max_events: old.max_events.min(server.max_events),
-            },
+            Some(server) => old.min(server),
             None => Limits {
                 max_body_bytes: old.max_body_bytes.min(sent_bytes / 2),
                 max_appends: old.max_appends.min(batch.len() / 2),
                 max_events: old.max_events.min(sent_events / 2),
+                ..old
             },
         };
         let new = Limits {
             max_body_bytes: new.max_body_bytes.max(1),
             max_appends: new.max_appends.max(1),
             max_events: new.max_events.max(1),
+            ..new
         };
         if new == old && batch.len() > 1 {
             // The server named limits we already kept: it is not to be believed.
@@ -335,6 +356,14 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         }
         self.limits.set(new);
         Ok(())
+    }
+
+    /// Packs pushes under the limits a server reply said, from now on.
+    fn learn_limits(&self, server: Option<Limits>) {
+        if let Some(server) = server {
+            self.limits.set(CLIENT_LIMITS.min(server));
+            self.limits_known.set(true);
+        }
     }
 
     async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<(), Error> {
@@ -356,6 +385,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 return Ok(());
             }
             let reply = self.transport.pull(cursor, PULL_LIMIT).await?;
+            self.learn_limits(reply.limits);
             if reply.head < cursor {
                 return Err(Error::Sync(SyncError::protocol(format!(
                     "the server's head ({}) is behind this store's cursor ({cursor}): it lost events, or is another server",
@@ -404,28 +434,41 @@ impl Drop for Turn<'_> {
     }
 }
 
-/// The first appends of `candidates` that fit one push under `limits`; or, when the first
-/// does not fit even alone, that one (it can never be pushed).
+/// The size `append` takes in a push body (an upper bound: ids, names and field names counted
+/// generously), and the size of its largest event.
+fn encoded_len<P, T: Transport<Payload = P>>(transport: &T, append: &PendingAppend<P>) -> (usize, usize) {
+    let sizes = append.events.iter().map(|e| transport.event_bytes(e));
+    let (total, largest) = sizes.fold((0, 0), |(total, largest), size| (total + size + 64, largest.max(size)));
+    (96 + append.stream.len() + total, largest)
+}
+
+/// The first appends of `candidates` that fit one push under `batch` limits (at least one
+/// append, when it fits `single` limits alone); or, when the first does not fit even alone
+/// under `single` (or holds an event over `single.max_event_bytes`), that one (it can never
+/// be pushed).
 fn pack<P, T: Transport<Payload = P>>(
     transport: &T,
     candidates: Vec<PendingAppend<P>>,
-    limits: Limits,
+    batch: Limits,
+    single: Limits,
 ) -> (Vec<PendingAppend<P>>, Option<PendingAppend<P>>) {
-    let mut batch = Vec::new();
+    let fits = |bytes: usize, events: usize, limits: Limits| bytes <= limits.max_body_bytes && events <= limits.max_events;
+    let mut chosen = Vec::new();
     let mut bytes = PUSH_OVERHEAD;
     let mut events = 0;
     for append in candidates {
-        let size = transport.encoded_len(&append) + 1;
+        let (size, largest) = encoded_len(transport, &append);
+        let size = size + 1;
         let n = append.events.len();
-        if bytes + size > limits.max_body_bytes || events + n > limits.max_events {
-            if batch.is_empty() {
-                return (batch, Some(append));
-            }
+        if chosen.is_empty() && (!fits(bytes + size, n, single) || largest > single.max_event_bytes) {
+            return (chosen, Some(append));
+        }
+        if !chosen.is_empty() && (!fits(bytes + size, events + n, batch) || chosen.len() >= batch.max_appends) {
             break;
         }
         bytes += size;
         events += n;
-        batch.push(append);
+        chosen.push(append);
     }
-    (batch, None)
+    (chosen, None)
 }

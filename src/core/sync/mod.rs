@@ -14,6 +14,6 @@ pub use conflict::{conflicting_entries, rebase_request, Conflict, ConflictFeed, 
 pub use engine::{SyncEngine, SyncOptions, SyncStatus, Transport};
 pub use protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, PULL_LIMIT,
+    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
 };
 pub use pull::{plan_pull, EventUpdate, PendingEvent, PullPlan, StreamPlan, StreamSync};

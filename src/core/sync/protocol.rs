@@ -93,6 +93,8 @@ pub struct PushReply {
     pub outcomes: Vec<PushOutcome>,
     /// The tenant's head after the push.
     pub head: u64,
+    /// What the server accepts in one push, when it says.
+    pub limits: Option<Limits>,
 }
 
 /// A page of server events.
@@ -103,6 +105,8 @@ pub struct PullReply<P> {
     pub events: Vec<RecordedEvent<P>>,
     /// The tenant's head in the same snapshot.
     pub head: u64,
+    /// What the server accepts in one push, when it says.
+    pub limits: Option<Limits>,
 }
 
 /// How much one push may carry.
@@ -114,6 +118,20 @@ pub struct Limits {
     pub max_appends: usize,
     /// Events per push, all appends together.
     pub max_events: usize,
+    /// Bytes of one event (type, data and metadata as JSON).
+    pub max_event_bytes: usize,
+}
+
+impl Limits {
+    /// Each limit the smaller of the two.
+    pub fn min(self, other: Limits) -> Limits {
+        Limits {
+            max_body_bytes: self.max_body_bytes.min(other.max_body_bytes),
+            max_appends: self.max_appends.min(other.max_appends),
+            max_events: self.max_events.min(other.max_events),
+            max_event_bytes: self.max_event_bytes.min(other.max_event_bytes),
+        }
+    }
 }
 
 /// What the client packs its pushes under until a server says less (the server's defaults
@@ -122,6 +140,16 @@ pub const CLIENT_LIMITS: Limits = Limits {
     max_body_bytes: 4 << 20,
     max_appends: 500,
     max_events: 5_000,
+    max_event_bytes: usize::MAX,
+};
+
+/// What a push carries at most until the server has said its limits: small enough for any
+/// sensible server (a single append larger than this is still pushed alone).
+pub const PROBE_LIMITS: Limits = Limits {
+    max_body_bytes: 64 << 10,
+    max_appends: 100,
+    max_events: 1_000,
+    max_event_bytes: usize::MAX,
 };
 
 /// How many events a pull asks for at once.

@@ -205,7 +205,7 @@ pub fn plan_pull<P>(
             }
             positions.push(p.position);
         }
-        stream_updates.sort_by(|a, b| b.old_version.cmp(&a.old_version));
+        stream_updates.sort_by_key(|u| ::core::cmp::Reverse(u.old_version));
         updates.extend(stream_updates);
         plans.push(StreamPlan {
             version: w.confirmed_before + positions.len() as u64,

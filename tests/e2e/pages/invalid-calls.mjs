@@ -38,7 +38,7 @@ export function makeRng(seed) {
   };
 }
 
-/** The error names each call kind may reject with (API.md, pkg-js/src/errors.ts). */
+/** The error names each call kind may reject with (docs/api.md "Errors"). */
 export const ACCEPTED = {
   openStore: ['InvalidArgumentError', 'StorageError', 'QuotaExceededError'],
   append: ['WrongExpectedVersionError', 'DuplicateEventIdError', 'InvalidArgumentError', 'StorageError', 'QuotaExceededError', 'StoreClosedError'],
@@ -50,6 +50,8 @@ export const ACCEPTED = {
   'checkpoints.set': ['InvalidArgumentError', 'StorageError', 'QuotaExceededError', 'StoreClosedError'],
   'snapshots.save': ['InvalidArgumentError', 'StorageError', 'QuotaExceededError', 'StoreClosedError'],
   'snapshots.load': ['InvalidArgumentError', 'StorageError', 'StoreClosedError'],
+  aggregateStream: ['InvalidArgumentError', 'StorageError', 'StoreClosedError'],
+  import: ['InvalidArgumentError', 'WrongExpectedVersionError', 'DuplicateEventIdError', 'StorageError', 'QuotaExceededError', 'StoreClosedError'],
 };
 
 const GUARD = {
@@ -291,7 +293,7 @@ function generate(rng, ctx) {
     [6, 'append.id'], [6, 'append.size'], [6, 'append.expectedVersion'], [5, 'append.wrongVersion'],
     [4, 'append.duplicateId'], [4, 'append.options'], [3, 'streamVersion'], [6, 'readStream'], [7, 'readAll'],
     [7, 'subscribe'], [3, 'checkpoints.get'], [5, 'checkpoints.set'], [8, 'snapshots.save'], [3, 'snapshots.load'],
-    [5, 'openStore'], [5, 'closed'],
+    [5, 'openStore'], [5, 'closed'], [4, 'aggregateStream'], [4, 'import'],
   ];
   const kind = rng.weighted(kinds.map(([w, k]) => [w, k]));
   const c = (variant, api, mode, invoke, expect, streams = []) => ({ kind, variant, api, mode, invoke, expect, streams });
@@ -540,8 +542,46 @@ function generate(rng, ctx) {
         [3, () => { const b = rng.chance(0.2) ? { label: rng.pick(['0', '-0']), value: rng.pick([0, -0]) } : badCount(rng); return { label: `maxEventBytes ${b.label}`, options: { ...base, maxEventBytes: b.value }, expect: invalid('maxEventBytes') }; }],
         [1, () => { const key = rng.pick(['name', 'storage', 'maxEventBytes']); const t = optionsTrap(rng, base, key); return { label: `options: ${t.label}`, options: t.value, expect: invalid(t.field ?? ['options', 'name', 'storage', 'maxEventBytes']) }; }],
         [ctx.hasIndexedDB ? 0 : 1, () => ({ label: "storage 'indexeddb' where there is none", options: { ...base, storage: 'indexeddb' }, expect: { name: 'StorageError' } })],
+        [1, () => { const [l, u] = rng.pick([['a function', () => ({})], ['an array', []], ['a string', 'up'], ['null', null]]); return { label: `upcasters ${l}`, options: { ...base, upcasters: u }, expect: invalid('upcasters') }; }],
+        [1, () => { const [l, f] = rng.pick([['a string', 'f'], ['an object', {}], ['null', null]]); return { label: `upcasters.Placed ${l}`, options: { ...base, upcasters: { Placed: f } }, expect: invalid('upcasters.Placed') }; }],
       ])();
       return c(v.label, 'openStore', 'promise', ({ openStore }) => openStore(v.options), v.expect);
+    }
+    case 'aggregateStream': {
+      const stream = existing();
+      const ok = { initialState: () => 0, evolve: (n) => n + 1 };
+      const v = rng.weighted([
+        [2, () => { const b = badName(rng); return { label: `stream: ${b.label}`, args: [b.value, ok], field: 'stream' }; }],
+        [1, () => { const [l, o] = nonObjectOptions(rng); return { label: `options ${l}`, args: [stream, o], field: 'options' }; }],
+        [2, () => { const [l, f] = rng.pick([['missing', undefined], ['a value', 0], ['an object', {}]]); return { label: `initialState ${l}`, args: [stream, { ...ok, initialState: f }], field: 'initialState' }; }],
+        [2, () => { const [l, f] = rng.pick([['missing', undefined], ['a string', 'n + 1'], ['null', null]]); return { label: `evolve ${l}`, args: [stream, { ...ok, evolve: f }], field: 'evolve' }; }],
+        [2, () => { const [l, n] = rng.pick([['0', 0], ['-1', -1], ['1.5', 1.5], ["'10'", '10'], ['NaN', NaN], ['Infinity', Infinity]]); return { label: `snapshotEvery ${l}`, args: [stream, { ...ok, snapshotEvery: n }], field: 'snapshotEvery' }; }],
+        [1, () => { const key = rng.pick(['initialState', 'evolve']); return { label: `getter on ${key} throws`, args: [stream, withThrowingGetter(ok, key)], field: key }; }],
+      ])();
+      return c(v.label, 'aggregateStream', 'promise', ({ store }) => store.aggregateStream(...v.args), invalid(v.field));
+    }
+    case 'import': {
+      // Every line invalid in one way, after valid ones for fresh streams: the batch writes nothing.
+      const stream = fresh();
+      const line = (version, fields = {}) => JSON.stringify({ id: crypto.randomUUID(), stream, version, type: 'Imported', recordedAt: 1e12, data: { v: version }, metadata: {}, ...fields });
+      const before = rng.int(3);
+      const good = Array.from({ length: before }, (_, i) => line(i + 1));
+      const at = `events[${before}]`;
+      // Names that stay invalid through JSON (a Date or a String object would become a valid string).
+      const badText = () => rng.pick([['empty', ''], ['257 chars', 'n'.repeat(257)], ['a control character', 'a\u0001b'], ['a lone surrogate', 'a\uD800'], ['a number', 42], ['null', null], ['an array', ['S-1']], ['missing', undefined]]);
+      const v = rng.weighted([
+        [2, () => ({ label: 'a line that is not JSON', bad: '{"id": ', field: at })],
+        [2, () => { const [l, n] = badText(); return { label: `stream ${l}`, bad: line(before + 1, { stream: n }), field: `${at}.stream` }; }],
+        [2, () => { const [l, n] = badText(); return { label: `type ${l}`, bad: line(before + 1, { type: n }), field: `${at}.type` }; }],
+        [2, () => { const [l, n] = rng.pick([['0', 0], ['-1', -1], ['1.5', 1.5], ["'1'", '1'], ['null', null], ['missing', undefined]]); return { label: `version ${l}`, bad: line(before + 1, { version: n }), field: `${at}.version` }; }],
+        [2, () => { const [l, id] = rng.pick([['missing', undefined], ['not a UUID', 'nope'], ['a number', 7]]); return { label: `id ${l}`, bad: line(before + 1, { id }), field: `${at}.id` }; }],
+        [1, () => { const [l, t] = rng.pick([['missing', undefined], ['a string', '2026-01-01'], ['null', null]]); return { label: `recordedAt ${l}`, bad: line(before + 1, { recordedAt: t }), field: `${at}.recordedAt` }; }],
+        [1, () => ({ label: 'metadata not an object', bad: line(before + 1, { metadata: [1] }), field: `${at}.metadata` })],
+        [1, () => ({ label: 'a line that is an array', bad: '[1, 2]', field: at })],
+      ])();
+      const text = [...good, v.bad, line(before + 2)].join('\n');
+      const source = rng.pick([text, [text], new TextEncoder().encode(text)]);
+      return c(`${v.label} (after ${before} valid)`, 'import', 'promise', ({ store }) => store.import(source instanceof Uint8Array ? [source] : source), invalid(v.field), [stream]);
     }
     case 'closed': {
       const closed = { name: 'StoreClosedError' };
@@ -557,6 +597,8 @@ function generate(rng, ctx) {
         ['checkpoints.set', 'promise', ({ closedStore }) => closedStore.checkpoints.set('cp-0', 1)],
         ['snapshots.save', 'promise', ({ closedStore }) => closedStore.snapshots.save('S-1', { version: 1, state: {} })],
         ['snapshots.load', 'promise', ({ closedStore }) => closedStore.snapshots.load('S-1')],
+        ['aggregateStream', 'promise', ({ closedStore }) => closedStore.aggregateStream('S-1', { initialState: () => 0, evolve: (n) => n + 1 })],
+        ['import', 'promise', ({ closedStore }) => closedStore.import('{"id":"00000000-0000-4000-8000-000000000001","stream":"S-1","version":1,"type":"T","recordedAt":0,"data":1}')],
       ]);
       return { kind, variant: `${api} on a closed store`, api, mode, invoke, expect: closed, streams: [] };
     }
@@ -581,6 +623,8 @@ function readAllDefect(rng, { filtersOnly = false } = {}) {
     [2, () => { const [l, t] = rng.pick([['a string', 'Placed'], ['a number', 1], ['null', null], ['an object', { 0: 'Placed', length: 1 }], ['a Set', new Set(['Placed'])], ['true', true], ['a function', () => ['Placed']]]); return { label: `types ${l}`, options: { types: t }, field: 'types' }; }],
     [1, () => ({ label: 'types sparse', options: { types: [, 'Placed'] }, field: 'types[0]' })], // eslint-disable-line no-sparse-arrays
     [2, () => { const b = badName(rng, { required: false }); return { label: `streamPrefix: ${b.label}`, options: { streamPrefix: b.value }, field: 'streamPrefix' }; }],
+    [2, () => { const b = badName(rng); const k = rng.int(3); const streams = ['S-1', 'S-2', 'S-3']; streams[k] = b.value; return { label: `streams[${k}]: ${b.label}`, options: { streams }, field: `streams[${k}]` }; }],
+    [1, () => { const [l, t] = rng.pick([['empty', []], ['a string', 'S-1'], ['null', null], ['a Set', new Set(['S-1'])]]); return { label: `streams ${l}`, options: { streams: t }, field: 'streams' }; }],
   ];
   if (!filtersOnly) {
     list.push(

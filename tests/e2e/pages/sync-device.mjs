@@ -26,9 +26,9 @@ export class Device {
   /**
    * Appends about `events` events over `streams` shared streams, in appends of 1–3 events with
    * mixed expected versions (`any`, the version this device sees, `no_stream` on a new stream,
-   * `stream_exists` otherwise). Returns the ids appended, in order.
+   * `stream_exists` otherwise), or all `any` with `anyOnly`. Returns the ids appended, in order.
    */
-  async workload({ seed, events = 1000, streams = 20, prefix = 'Shared' }) {
+  async workload({ seed, events = 1000, streams = 20, prefix = 'Shared', anyOnly = false }) {
     const random = mulberry32(seed);
     const ids = [];
     let appends = 0;
@@ -43,7 +43,8 @@ export class Device {
       }));
       const version = await this.#store.streamVersion(stream);
       const r = random();
-      const expectedVersion = r < 0.4 ? 'any' : r < 0.8 ? version : version === 0 ? 'no_stream' : 'stream_exists';
+      const expectedVersion =
+        anyOnly || r < 0.4 ? 'any' : r < 0.8 ? version : version === 0 ? 'no_stream' : 'stream_exists';
       await this.#store.append(stream, batch, { expectedVersion });
       ids.push(...batch.map((e) => e.id));
       appends += 1;

@@ -1,0 +1,108 @@
+//! Bearer tokens → tenants. The tenant comes from the token, never from the request.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::{header, request::Parts};
+
+use crate::error::ServerError;
+use crate::http::App;
+use crate::pg::TenantId;
+
+/// A tenant the server serves.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Tenant {
+    /// Its name, as configured.
+    pub name: String,
+    /// Its row id.
+    pub id: TenantId,
+}
+
+/// The configured tokens. Looking one up compares it with every secret, each comparison in
+/// time independent of where the bytes differ (only a secret's length can be learned).
+/// Secrets are never logged or shown by `Debug`.
+pub struct Tokens {
+    grants: Vec<(Box<[u8]>, Arc<Tenant>)>,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.grants.iter().map(|(_, t)| &t.name)).finish()
+    }
+}
+
+impl Tokens {
+    /// Tokens from `(secret, tenant)` pairs.
+    pub fn new(grants: impl IntoIterator<Item = (String, Arc<Tenant>)>) -> Tokens {
+        Tokens { grants: grants.into_iter().map(|(s, t)| (s.into_bytes().into_boxed_slice(), t)).collect() }
+    }
+
+    /// The tenant whose secret is `presented`.
+    pub fn tenant(&self, presented: &[u8]) -> Option<Arc<Tenant>> {
+        let mut found = None;
+        for (secret, tenant) in &self.grants {
+            if constant_time_eq(secret, presented) {
+                found = Some(tenant.clone());
+            }
+        }
+        found
+    }
+
+    /// The tenants, each once.
+    pub fn tenants(&self) -> Vec<Arc<Tenant>> {
+        let mut all: Vec<Arc<Tenant>> = Vec::new();
+        for (_, t) in &self.grants {
+            if !all.iter().any(|u| u.id == t.id) {
+                all.push(t.clone());
+            }
+        }
+        all
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | std::hint::black_box(x ^ y));
+    std::hint::black_box(diff) == 0
+}
+
+/// The tenant a request's `Authorization: Bearer <token>` opens; `401 unauthorized` when
+/// there is no such header or token.
+#[derive(Debug)]
+pub struct Authed(pub Arc<Tenant>);
+
+impl FromRequestParts<App> for Authed {
+    type Rejection = ServerError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ServerError> {
+        let value = parts.headers.get(header::AUTHORIZATION).ok_or(ServerError::Unauthorized)?;
+        let value = value.as_bytes();
+        let token = match value.iter().position(|&b| b == b' ') {
+            Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => value[space + 1..].trim_ascii(),
+            _ => return Err(ServerError::Unauthorized),
+        };
+        app.tokens.tenant(token).map(Authed).ok_or(ServerError::Unauthorized)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_opens_its_own_tenant_only() {
+        let a = Arc::new(Tenant { name: "a".into(), id: TenantId(1) });
+        let b = Arc::new(Tenant { name: "b".into(), id: TenantId(2) });
+        let tokens = Tokens::new([("s1".to_string(), a.clone()), ("s2".to_string(), b.clone()), ("s3".to_string(), a.clone())]);
+        assert_eq!(tokens.tenant(b"s1"), Some(a.clone()));
+        assert_eq!(tokens.tenant(b"s2"), Some(b.clone()));
+        assert_eq!(tokens.tenant(b"s3"), Some(a));
+        for wrong in [&b""[..], b"s", b"s10", b"S1", b"s4"] {
+            assert_eq!(tokens.tenant(wrong), None);
+        }
+        assert_eq!(tokens.tenants().len(), 2);
+        assert!(!format!("{tokens:?}").contains("s1"));
+    }
+}

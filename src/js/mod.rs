@@ -1,0 +1,153 @@
+//! The one place where JavaScript values and core types meet, both ways, for the bindings
+//! ([`crate::wasm`]) and the IndexedDB backend ([`crate::idb`]): caller arguments become core
+//! input, every malformed one an `InvalidArgument` naming it ([`input`]); JSON-compatible values
+//! cross both ways ([`value`]); results and errors take the shapes the TypeScript layer is
+//! typed against ([`output`], whose declarations wasm-bindgen writes into `annals.d.ts`).
+//! Conversion only: what is valid is decided in [`crate::core`].
+
+mod input;
+mod output;
+mod value;
+
+pub use input::*;
+pub use output::*;
+pub use value::*;
+
+use alloc::{string::String, vec::Vec};
+
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+// Object building in one call each: crossing into JavaScript once per event, not per field.
+#[wasm_bindgen(inline_js = "
+export function recordedEvent(id, stream, type, version, position, data, metadata, recordedAt, serverPosition) {
+  return { id, stream, type, version, position, data, metadata, recordedAt: new Date(recordedAt),
+    serverPosition: serverPosition < 0 ? null : serverPosition };
+}
+export function storedEvent(record, numbers) {
+  const { id, stream, type, version, position, recordedAt, serverPosition } = record;
+  numbers[0] = typeof version === 'number' ? version : NaN;
+  numbers[1] = typeof position === 'number' ? position : NaN;
+  numbers[2] = typeof recordedAt === 'number' ? recordedAt : NaN;
+  numbers[3] = serverPosition == null ? -1 : typeof serverPosition === 'number' ? serverPosition : NaN;
+  return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
+    ? id + '\0' + stream + '\0' + type : undefined;
+}
+export function jsonBytes(value) {
+  const text = JSON.stringify(value) ?? '';
+  let n = text.length;
+  if (/[^\x00-\x7f]/.test(text)) for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0x7f) n += c > 0x7ff && (c < 0xd800 || c > 0xdfff) ? 2 : 1;
+  }
+  return n;
+}
+export function abandonOpen(request) {
+  request.onblocked = null;
+  request.onupgradeneeded = () => request.transaction.abort();
+  request.onsuccess = () => request.result.close();
+  request.onerror = (event) => event.preventDefault();
+}
+export function defineData(object, key, value) {
+  Object.defineProperty(object, key, { value, writable: true, enumerable: true, configurable: true });
+}
+")]
+extern "C" {
+    /// A recorded event as the contract shapes it; a negative `server_position` is `null`.
+    #[wasm_bindgen(js_name = recordedEvent)]
+    #[allow(clippy::too_many_arguments)]
+    fn recorded_event(
+        id: &str,
+        stream: &str,
+        event_type: &str,
+        version: f64,
+        position: f64,
+        data: &JsValue,
+        metadata: &JsValue,
+        recorded_at: f64,
+        server_position: f64,
+    ) -> JsValue;
+    /// The text fields of a stored event record (`id`, `stream`, `type`) joined by NUL when all
+    /// three are strings, and its `version`, `position`, `recordedAt` and `serverPosition` in
+    /// `numbers` (NaN where not a number; -1 for a null or absent `serverPosition`): a
+    /// record's fields in one crossing.
+    #[wasm_bindgen(js_name = storedEvent)]
+    pub(crate) fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
+    /// The length in UTF-8 bytes of `JSON.stringify(value)`.
+    #[wasm_bindgen(js_name = jsonBytes)]
+    pub(crate) fn json_bytes(value: &JsValue) -> f64;
+    /// Gives up an `IDBOpenDBRequest`: its handlers become JavaScript functions that abort the
+    /// upgrade should it start after all, and close the connection should it open.
+    #[wasm_bindgen(js_name = abandonOpen)]
+    pub(crate) fn abandon_open(request: &web_sys::IdbOpenDbRequest);
+    /// Defines `object[key]` as an own, enumerable, writable data property, so that even a
+    /// `__proto__` key stays data and never sets the prototype.
+    #[wasm_bindgen(js_name = defineData)]
+    fn define_data(object: &Object, key: &str, value: &JsValue);
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// A JavaScript string, seen for `String.prototype.isWellFormed` (ES2024).
+    type JsText;
+    #[wasm_bindgen(method, js_name = isWellFormed)]
+    fn is_well_formed(this: &JsText) -> bool;
+
+    // The calls below run user code (Proxy traps, getters) or throw on a revoked Proxy. They
+    // are imported with `catch`: an exception that unwinds through wasm frames skips their
+    // destructors, leaks the shadow stack and, inside an async call, leaves its promise
+    // unsettled and the futures queued behind it unrun.
+    #[wasm_bindgen(catch, js_namespace = Array, js_name = isArray)]
+    fn try_is_array(value: &JsValue) -> Result<bool, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = getPrototypeOf)]
+    fn try_get_prototype_of(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(catch, js_namespace = Object, js_name = entries)]
+    fn try_entries(value: &JsValue) -> Result<Array, JsValue>;
+}
+
+/// Why a value could not be read: its getter, a Proxy trap, or a revoked Proxy threw.
+const THREW: &str = "could not be read: a getter or Proxy trap threw";
+
+/// `object[key]` read from caller-supplied input: `Err` when reading it throws, never a guess.
+fn try_read(object: &JsValue, key: &str) -> Result<JsValue, &'static str> {
+    if !object.is_object() {
+        return Ok(JsValue::UNDEFINED);
+    }
+    Reflect::get(object, &JsValue::from_str(key)).map_err(|_| THREW)
+}
+
+/// The items of a caller-supplied array, read one by one (a Proxy's traps may throw).
+fn try_items(array: &JsValue) -> Result<Vec<JsValue>, &'static str> {
+    let length = Reflect::get(array, &JsValue::from_str("length")).map_err(|_| THREW)?;
+    let length = length.as_f64().unwrap_or(0.0) as u32;
+    (0..length)
+        .map(|i| Reflect::get_u32(array, i).map_err(|_| THREW))
+        .collect()
+}
+
+/// The text of `js` when it is a string: `Some(Err(..))` when it holds a lone surrogate,
+/// which no Rust `String` can carry. Such strings are refused, never altered: replacing the
+/// surrogate would silently merge two different names or keys.
+fn string_from_js(js: &JsValue) -> Option<Result<String, &'static str>> {
+    let text = js.as_string()?;
+    // Decoding turns a lone surrogate into U+FFFD, so only then is the original asked.
+    if text.contains('\u{FFFD}') && !js.unchecked_ref::<JsText>().is_well_formed() {
+        return Some(Err("holds a lone surrogate (not Unicode text)"));
+    }
+    Some(Ok(text))
+}
+
+/// Sets `object[key] = value` as an own, enumerable data property.
+pub fn set(object: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+/// `object[key]`, or `undefined` when `object` is not an object or reading it throws. Only for
+/// values the store made itself (records, globals); caller input goes through [`input`].
+pub fn get(object: &JsValue, key: &str) -> JsValue {
+    if !object.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}

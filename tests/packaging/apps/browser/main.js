@@ -1,0 +1,4 @@
+import { openStore } from 'annals';
+import { servePage } from './page.js';
+
+servePage(openStore);

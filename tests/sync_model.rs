@@ -1,0 +1,291 @@
+//! Model-based test of sync: random interleavings of three devices' appends (mixed expected
+//! versions, shared streams), flushes, going offline, lost push answers, and conflict
+//! resolutions (rebase or discard), against the in-memory server of `sync_support`. After every
+//! step each device's confirmed events must be the server's, in its order; at the end, with
+//! everyone online and every conflict rebased, every device must show exactly the server's
+//! streams, with server positions 1..N, and every event appended must be on the server once
+//! or have been discarded by the app. Cases: `SYNC_MODEL_CASES` (default 1,000).
+#![cfg(not(target_arch = "wasm32"))]
+
+#[allow(unused_imports)] // its read helpers, used by sync_support
+mod conformance;
+mod sync_support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::rc::Rc;
+
+use annals::core::sync::*;
+use annals::core::*;
+use futures::executor::block_on;
+use proptest::prelude::*;
+use sync_support::*;
+
+const DEVICES: usize = 3;
+const STREAMS: u8 = 3;
+
+#[derive(Clone, Debug)]
+enum Op {
+    /// Device appends `n` events to stream `s`: expectation 0 any, 1 the version it sees,
+    /// 2 no_stream / stream_exists, 3 the version it sees plus one (always refused locally).
+    Append { device: usize, s: u8, n: u8, expect: u8 },
+    Flush { device: usize },
+    Online { device: usize, on: bool },
+    LoseAnswer { device: usize },
+    Resolve { device: usize, rebase: bool },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let d = 0..DEVICES;
+    prop_oneof![
+        5 => (d.clone(), 0..STREAMS, 1..4u8, 0..4u8).prop_map(|(device, s, n, expect)| Op::Append { device, s, n, expect }),
+        3 => d.clone().prop_map(|device| Op::Flush { device }),
+        1 => (d.clone(), any::<bool>()).prop_map(|(device, on)| Op::Online { device, on }),
+        1 => d.clone().prop_map(|device| Op::LoseAnswer { device }),
+        2 => (d, any::<bool>()).prop_map(|(device, rebase)| Op::Resolve { device, rebase }),
+    ]
+}
+
+struct World {
+    server: Rc<Server>,
+    stores: Vec<Rc<Store<MemoryBackend>>>,
+    engines: Vec<Device<MemoryBackend>>,
+    feeds: Vec<ConflictFeed<MemoryBackend>>,
+    /// Every id a device appended (locally accepted).
+    appended: BTreeSet<Uuid>,
+    /// Ids the app discarded.
+    discarded: BTreeSet<Uuid>,
+    /// Conflict keys each device's feed yielded.
+    surfaced: Vec<BTreeSet<u64>>,
+    next_event: u32,
+}
+
+impl World {
+    async fn new() -> World {
+        let server = Server::new();
+        let mut stores = Vec::new();
+        let mut engines = Vec::new();
+        let mut feeds = Vec::new();
+        for _ in 0..DEVICES {
+            let (store, engine) = device(&server, false).await;
+            feeds.push(ConflictFeed::new(store.clone()).expect("feed"));
+            stores.push(store);
+            engines.push(engine);
+        }
+        World {
+            server,
+            stores,
+            engines,
+            feeds,
+            appended: BTreeSet::new(),
+            discarded: BTreeSet::new(),
+            surfaced: vec![BTreeSet::new(); DEVICES],
+            next_event: 0,
+        }
+    }
+
+    async fn apply(&mut self, op: &Op) {
+        match *op {
+            Op::Append { device, s, n, expect } => {
+                let store = &self.stores[device];
+                let stream = format!("S-{s}");
+                let version = store.stream_version(&stream).await.expect("version");
+                let expected = match expect {
+                    0 => ExpectedVersion::Any,
+                    1 => ExpectedVersion::Exact(version),
+                    2 if version == 0 => ExpectedVersion::NoStream,
+                    2 => ExpectedVersion::StreamExists,
+                    _ => ExpectedVersion::Exact(version + 1),
+                };
+                let events: Vec<EventInput> = (0..n)
+                    .map(|_| {
+                        self.next_event += 1;
+                        let id = format!("00000000-0000-4000-8000-{:012x}", self.next_event);
+                        EventInput::new("E", Value::from(self.next_event as i64)).with_id(id)
+                    })
+                    .collect();
+                let ids: Vec<Uuid> = events.iter().map(|e| Uuid::parse_str(e.id.as_deref().unwrap()).unwrap()).collect();
+                match store.append(&stream, events, expected).await {
+                    Ok(_) => self.appended.extend(ids),
+                    Err(Error::WrongExpectedVersion { .. }) => {}
+                    Err(e) => panic!("append: {e}"),
+                }
+            }
+            Op::Flush { device } => {
+                let _ = self.engines[device].flush().await;
+            }
+            Op::Online { device, on } => self.engines[device].transport().online.set(on),
+            Op::LoseAnswer { device } => {
+                let link = self.engines[device].transport();
+                link.lose_push_answers.set(link.lose_push_answers.get() + 1);
+            }
+            Op::Resolve { device, rebase } => {
+                let conflicts = self.stores[device].conflicts().await.expect("conflicts");
+                if let Some(c) = conflicts.first() {
+                    let resolution = if rebase { Resolution::Rebase } else { Resolution::Discard };
+                    match self.stores[device].resolve(c.key, resolution).await {
+                        Ok(()) if !rebase => self.discarded.extend(c.events.iter().map(|e| e.id)),
+                        Ok(()) => {}
+                        // A rebase of a duplicate id once the other event is here: discard.
+                        Err(Error::DuplicateEventId { .. }) => {
+                            self.stores[device].resolve(c.key, Resolution::Discard).await.expect("discard");
+                            self.discarded.extend(c.events.iter().map(|e| e.id));
+                        }
+                        Err(e) => panic!("resolve: {e}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Every device's confirmed events are the server's, in its order (invariants 1 and 2).
+    async fn check_confirmed(&self) -> Result<(), TestCaseError> {
+        let log = self.server.state.borrow().log.clone();
+        for (d, store) in self.stores.iter().enumerate() {
+            let mut events = all(store).await;
+            let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
+            prop_assert!(positions.windows(2).all(|w| w[0] < w[1]), "device {d}: local order");
+            events.retain(|e| e.server_position.is_some());
+            events.sort_by_key(|e| e.server_position);
+            let got: Vec<(Uuid, Option<u64>)> = events.iter().map(|e| (e.id, e.server_position)).collect();
+            let want: Vec<(Uuid, Option<u64>)> = log.iter().take(got.len()).map(|e| (e.id, e.server_position)).collect();
+            prop_assert_eq!(got, want, "device {}: confirmed events are the server's prefix", d);
+        }
+        Ok(())
+    }
+
+    async fn drain_feeds(&mut self) -> Result<(), TestCaseError> {
+        for d in 0..DEVICES {
+            loop {
+                let mut next = Box::pin(self.feeds[d].next());
+                let waker = futures::task::noop_waker();
+                match next.as_mut().poll(&mut std::task::Context::from_waker(&waker)) {
+                    std::task::Poll::Ready(Ok(Some(c))) => {
+                        prop_assert!(self.surfaced[d].insert(c.key), "device {d}: conflict {} surfaced twice", c.key);
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Everyone online, flushing and rebasing until nothing is pending and no conflict is open.
+    async fn settle(&mut self) -> Result<(), TestCaseError> {
+        for e in &self.engines {
+            e.transport().online.set(true);
+            e.transport().lose_push_answers.set(0);
+        }
+        for _ in 0..20 {
+            let mut open = 0;
+            for d in 0..DEVICES {
+                self.engines[d].flush().await.map_err(|e| TestCaseError::fail(format!("flush: {e}")))?;
+                for c in self.stores[d].conflicts().await.expect("conflicts") {
+                    open += 1;
+                    match self.stores[d].resolve(c.key, Resolution::Rebase).await {
+                        Ok(()) => {}
+                        Err(Error::DuplicateEventId { .. }) => {
+                            self.stores[d].resolve(c.key, Resolution::Discard).await.expect("discard");
+                            self.discarded.extend(c.events.iter().map(|e| e.id));
+                        }
+                        Err(e) => return Err(TestCaseError::fail(format!("rebase: {e}"))),
+                    }
+                }
+                self.engines[d].flush().await.map_err(|e| TestCaseError::fail(format!("flush: {e}")))?;
+            }
+            let pending: u64 = self.engines.iter().map(|e| e.status().pending).sum();
+            if open == 0 && pending == 0 {
+                // Nothing left to push anywhere: one more pull each and all hold everything.
+                for e in &self.engines {
+                    e.flush().await.map_err(|e| TestCaseError::fail(format!("flush: {e}")))?;
+                }
+                return Ok(());
+            }
+        }
+        Err(TestCaseError::fail("did not settle in 20 rounds"))
+    }
+
+    async fn check_converged(&self) -> Result<(), TestCaseError> {
+        let log = self.server.state.borrow().log.clone();
+        let ids: Vec<Uuid> = log.iter().map(|e| e.id).collect();
+        let unique: BTreeSet<Uuid> = ids.iter().copied().collect();
+        prop_assert_eq!(unique.len(), ids.len(), "no event twice on the server");
+        let accounted: BTreeSet<Uuid> = unique.union(&self.discarded).copied().collect();
+        prop_assert_eq!(&accounted, &self.appended, "every appended event is on the server or discarded");
+        prop_assert!(unique.is_disjoint(&self.discarded), "nothing discarded is on the server");
+        let mut by_stream: BTreeMap<String, Vec<RecordedEvent>> = BTreeMap::new();
+        for e in &log {
+            by_stream.entry(e.stream.clone()).or_default().push(e.clone());
+        }
+        for (d, store) in self.stores.iter().enumerate() {
+            for s in 0..STREAMS {
+                let name = format!("S-{s}");
+                let want = by_stream.get(&name).map(|v| shape(v)).unwrap_or_default();
+                prop_assert_eq!(shape(&stream(store, &name).await), want, "device {}: {}", d, name);
+            }
+            let mut positions: Vec<u64> = all(store).await.iter().map(|e| e.server_position.unwrap_or(0)).collect();
+            positions.sort_unstable();
+            prop_assert_eq!(positions, (1..=log.len() as u64).collect::<Vec<_>>(), "device {}: 1..N", d);
+        }
+        Ok(())
+    }
+}
+
+fn cases() -> u32 {
+    std::env::var("SYNC_MODEL_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
+}
+
+/// What the cases did, summed.
+#[derive(Debug, Default)]
+struct Tally {
+    cases: u64,
+    operations: u64,
+    appended: u64,
+    on_server: u64,
+    conflicts: u64,
+    discarded: u64,
+    lost_answers: u64,
+}
+
+#[test]
+fn devices_converge_and_lose_nothing() {
+    let tally = std::cell::RefCell::new(Tally::default());
+    let config = ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&prop::collection::vec(op(), 1..60), |ops| {
+        block_on(async {
+            let mut world = World::new().await;
+            for op in &ops {
+                world.apply(op).await;
+                world.check_confirmed().await?;
+                world.drain_feeds().await?;
+            }
+            world.settle().await?;
+            world.drain_feeds().await?;
+            world.check_confirmed().await?;
+            world.check_converged().await?;
+            let mut t = tally.borrow_mut();
+            t.cases += 1;
+            t.operations += ops.len() as u64;
+            t.appended += world.appended.len() as u64;
+            t.on_server += world.server.head();
+            t.conflicts += world.surfaced.iter().map(|s| s.len() as u64).sum::<u64>();
+            t.discarded += world.discarded.len() as u64;
+            t.lost_answers += ops.iter().filter(|o| matches!(o, Op::LoseAnswer { .. })).count() as u64;
+            Ok(())
+        })
+    });
+    let t = tally.into_inner();
+    println!("sync model: {t:?}");
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The figures for docs/reliability.md (scripts/reliability.mjs).
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reliability");
+    std::fs::create_dir_all(&dir).expect("target/reliability");
+    let json = format!(
+        "{{\"cases\":{},\"operations\":{},\"appended\":{},\"onServer\":{},\"conflicts\":{},\"discarded\":{},\"lostAnswers\":{},\"divergences\":0}}\n",
+        t.cases, t.operations, t.appended, t.on_server, t.conflicts, t.discarded, t.lost_answers
+    );
+    std::fs::write(dir.join("sync-model.json"), json).expect("write sync-model.json");
+}
