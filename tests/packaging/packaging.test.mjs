@@ -395,3 +395,20 @@ packaging('bundled Node function (esbuild --platform=node)', async () => {
   assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
   return { js: (await shipped(deployed)).js }; // the wasm travels inside the JS
 });
+
+packaging('bundled Node function (bun build --target=node)', async () => {
+  const dir = await app('node-bundle-bun', 'shared', 'node-bundle');
+  // bun build copies the imported binary beside the bundle; the import gives its path
+  // (./annals_bg-<hash>.wasm), which initWasm reads relative to the bundle.
+  await sh(dir, 'bun', ['build', 'handler.js', '--target=node', '--outdir=dist'], { BUN_INSTALL_CACHE_DIR: join(dir, '.bun'), NO_COLOR: '1' });
+  const deployed = join(BUILD, 'node-bundle-bun-deployed');
+  await cp(join(dir, 'dist'), deployed, { recursive: true });
+  await writeFile(join(deployed, 'package.json'), '{ "type": "module" }'); // bun build writes handler.js
+  // Run from elsewhere, as a function host may: the binary is found beside the bundle.
+  const { stdout } = await sh(BUILD, process.execPath, ['--input-type=module', '-e', `
+    const { handler } = await import(${JSON.stringify(join(deployed, 'handler.js'))});
+    console.log(JSON.stringify([await handler(), await handler()]));
+  `]);
+  assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
+  return shipped(deployed);
+});
