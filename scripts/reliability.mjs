@@ -6,6 +6,7 @@ import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
 const dir = 'target/reliability';
 const json = (name) => (existsSync(`${dir}/${name}`) ? JSON.parse(readFileSync(`${dir}/${name}`, 'utf8')) : undefined);
 const model = json('model.json');
+const syncModel = json('sync-model.json');
 const faults = json('faults.json');
 const invalid = json('invalid-calls.json');
 const invalidIdb = json('invalid-calls-idb.json');
@@ -41,6 +42,11 @@ const rows = [
     ? row('Model-based tests (proptest): random operation sequences against a reference model, on memory and on memory that yields before every operation',
         `${model.cases.toLocaleString('en')} cases, ${model.operations.toLocaleString('en')} operations`, `${model.divergences} divergences`)
     : notRun('Model-based tests'),
+  syncModel
+    ? row('Sync, model-based (proptest, `tests/sync_model.rs`): three devices\' appends with mixed expected versions on shared streams, flushes, offline spells, lost push answers and rebase/discard, against the server\'s rules; after every step each device\'s confirmed events are the server\'s, at the end all converge',
+        `${syncModel.cases.toLocaleString('en')} cases, ${syncModel.operations.toLocaleString('en')} operations, ${syncModel.appended.toLocaleString('en')} events appended, ${syncModel.conflicts.toLocaleString('en')} conflicts, ${syncModel.lostAnswers.toLocaleString('en')} lost answers`,
+        `${syncModel.divergences} divergences; ${(syncModel.appended - syncModel.onServer - syncModel.discarded).toLocaleString('en')} lost (${syncModel.onServer.toLocaleString('en')} on the server + ${syncModel.discarded.toLocaleString('en')} discarded by the app)`)
+    : notRun('Sync, model-based'),
   faults
     ? row('Fault injection, every backend call of a scenario failed in turn (before storage, and after commit with the acknowledgement lost)',
         `${faults.points} points × ${faults.modes} modes = ${faults.runs} runs`, `${faults.partial} partial`)
