@@ -13,11 +13,21 @@ import { wasmEntry, type WasmSource } from './wasm-load.js';
 export * from './public.js';
 export { isWasmLoadError, WasmLoadError, type WasmSource } from './wasm-load.js';
 
+/**
+ * The file a path or `file:` URL names. A relative path (`./…`, `../…`) is relative to this
+ * module, which in a bundle is the bundle: the file loaders of bun build and esbuild give such
+ * a path for the imported binary they copy beside it.
+ */
+function fileOf(where: string | URL): string | URL {
+  const text = String(where);
+  if (/^file:/.test(text)) return new URL(text);
+  return /^\.\.?\//.test(text) ? new URL(text, import.meta.url) : where;
+}
+
 const entry = wasmEntry({
   default: () => new URL('./wasm/annals_bg.wasm', import.meta.url),
   // A path or file: URL is read; another URL is fetched.
-  get: (where) =>
-    /^https?:/.test(String(where)) ? fetch(where) : readFile(/^file:/.test(String(where)) ? new URL(where) : where),
+  get: (where) => (/^https?:/.test(String(where)) ? fetch(where) : readFile(fileOf(where))),
   fix:
     'If you bundled your code (esbuild, bun build, …) the binary was left behind: import it and ' +
     "pass it on before opening a store: `import wasm from 'annals/annals_bg.wasm'` (esbuild: " +
@@ -26,8 +36,9 @@ const entry = wasmEntry({
 
 /**
  * Instantiates the wasm module from `source`: bytes, a compiled `WebAssembly.Module`, a path
- * or `file:` URL to read (default: `annals_bg.wasm` beside this file). Only needed when the
- * file is not there (a bundled function); call it before `openStore`. Later calls return the
+ * (`./…`: relative to this module, or to the bundle holding it) or `file:` URL to read
+ * (default: `annals_bg.wasm` beside this file). Only needed when the file is not there (a
+ * bundled function); call it before `openStore`. Later calls return the
  * first successful call's promise. Rejects with a {@link WasmLoadError} naming the path tried
  * and the likely fix.
  */

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
 const WASM = new URL('../dist/wasm/annals_bg.wasm', import.meta.url);
 let server, base;
@@ -86,4 +87,13 @@ test('node entry: after failures, initWasm takes a compiled module; later calls 
   await store.append('S-1', { type: 'T', data: 1 });
   assert.equal(await store.streamVersion('S-1'), 1);
   await store.close();
+});
+
+test('node entry: a relative path is read beside the module (as in a bundle, whose file loader gives one), not from the working directory', async () => {
+  const node = await import('../dist/node.js?relative-path'); // its own initWasm, not yet called
+  const e = await loadError(node, node.initWasm('./nowhere/annals_bg.wasm'));
+  assert.equal(e.url, './nowhere/annals_bg.wasm');
+  assert.equal(e.cause.path, fileURLToPath(new URL('../dist/nowhere/annals_bg.wasm', import.meta.url)));
+  assert.notEqual(process.cwd(), fileURLToPath(new URL('../dist', import.meta.url)));
+  await node.initWasm('./wasm/annals_bg.wasm'); // dist/wasm/annals_bg.wasm
 });

@@ -191,23 +191,30 @@ async function failure(url) {
   }
 }
 
-test('Vite 7 dev server without optimizeDeps.exclude: the page shows a WasmLoadError naming the fix', async () => {
-  const dir = await app('vite7-dev-unconfigured', 'shared', 'browser');
-  const text = await viteDev('vite7', dir, failure);
-  assert.match(text, /^WasmLoadError: annals could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/deps\/wasm\/annals_bg\.wasm/);
-  assert.match(text, /content-type text\/html/);
-  assert.match(text, /optimizeDeps: \{ exclude: \['annals'\] \}/);
-});
+for (const major of [7, 6, 5]) {
+  test(`Vite ${major} dev server without optimizeDeps.exclude: the page shows a WasmLoadError naming the fix`, async () => {
+    const dir = await app(`vite${major}-dev-unconfigured`, 'shared', 'browser');
+    const text = await viteDev(`vite${major}`, dir, failure);
+    assert.match(text, /^WasmLoadError: annals could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/deps\/wasm\/annals_bg\.wasm/);
+    assert.match(text, /content-type text\/html/);
+    assert.match(text, /optimizeDeps: \{ exclude: \['annals'\] \}/);
+  });
+}
 
-test('esbuild iife output without initWasm: the page shows a WasmLoadError naming the fix', async () => {
-  const dir = await app('esbuild-iife', 'shared', 'browser');
-  await sh(dir, 'esbuild', ['main.js', '--bundle', '--format=iife', '--outdir=dist', '--log-level=error']);
-  await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
-  const server = await start(0, { root: join(dir, 'dist') });
-  const text = await failure(server.url).finally(() => server.close());
-  assert.match(text, /^WasmLoadError: annals could not load its wasm: it could not tell where the binary is: this module has no URL/);
-  assert.match(text, /esbuild with `--loader:\.wasm=file`: `import url from 'annals\/annals_bg\.wasm'`\) and `await initWasm\(url\)`/);
-});
+// esbuild does not carry the binary along: an iife bundle has no module URL to look from, an
+// ES module bundle looks beside itself and gets a 404.
+for (const [format, what] of [['iife', /could not load its wasm: it could not tell where the binary is: this module has no URL/],
+  ['esm', /could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/wasm\/annals_bg\.wasm \(HTTP 404/]]) {
+  test(`esbuild ${format} output without initWasm: the page shows a WasmLoadError naming the fix`, async () => {
+    const dir = await app(`esbuild-${format}-bare`, 'shared', 'browser');
+    await sh(dir, 'esbuild', ['main.js', '--bundle', `--format=${format}`, '--outdir=dist', '--log-level=error']);
+    await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
+    const server = await start(0, { root: join(dir, 'dist') });
+    const text = await failure(server.url).finally(() => server.close());
+    assert.match(text, new RegExp(`^WasmLoadError: annals ${what.source}`));
+    assert.match(text, /esbuild with `--loader:\.wasm=file`: `import url from 'annals\/annals_bg\.wasm'`\) and `await initWasm\(url\)`/);
+  });
+}
 
 packaging('webpack 5', async () => {
   const dir = await app('webpack');
@@ -394,4 +401,21 @@ packaging('bundled Node function (esbuild --platform=node)', async () => {
   `]);
   assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
   return { js: (await shipped(deployed)).js }; // the wasm travels inside the JS
+});
+
+packaging('bundled Node function (bun build --target=node)', async () => {
+  const dir = await app('node-bundle-bun', 'shared', 'node-bundle');
+  // bun build copies the imported binary beside the bundle; the import gives its path
+  // (./annals_bg-<hash>.wasm), which initWasm reads relative to the bundle.
+  await sh(dir, 'bun', ['build', 'handler.js', '--target=node', '--outdir=dist'], { BUN_INSTALL_CACHE_DIR: join(dir, '.bun'), NO_COLOR: '1' });
+  const deployed = join(BUILD, 'node-bundle-bun-deployed');
+  await cp(join(dir, 'dist'), deployed, { recursive: true });
+  await writeFile(join(deployed, 'package.json'), '{ "type": "module" }'); // bun build writes handler.js
+  // Run from elsewhere, as a function host may: the binary is found beside the bundle.
+  const { stdout } = await sh(BUILD, process.execPath, ['--input-type=module', '-e', `
+    const { handler } = await import(${JSON.stringify(join(deployed, 'handler.js'))});
+    console.log(JSON.stringify([await handler(), await handler()]));
+  `]);
+  assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
+  return shipped(deployed);
 });
