@@ -154,17 +154,10 @@ export function makeOpenStore(
   load: () => Pick<typeof Wasm, 'openStore'> | Promise<Pick<typeof Wasm, 'openStore'>>,
 ): (options?: OpenStoreOptions) => Promise<EventStore> {
   return async function openStore(options?: OpenStoreOptions): Promise<EventStore> {
+    // Checked before anything opens: invalid options create no database.
+    const upcast: Upcast = makeUpcast(readOption(options, 'upcasters'));
     const wasm = await load();
-    const raw = await call(() => wasm.openStore(options));
-    // Read after the module read the options it knows, so the first field at fault is named.
-    let upcast: Upcast;
-    try {
-      upcast = makeUpcast(readOption(options, 'upcasters'));
-    } catch (e) {
-      await raw.close();
-      throw e;
-    }
-    return new Store(raw, upcast);
+    return new Store(await call(() => wasm.openStore(options)), upcast);
   };
 }
 

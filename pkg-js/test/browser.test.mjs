@@ -85,6 +85,21 @@ describe('browser entry (Chromium)', { skip: !existsSync(CHROMIUM) && `no ${CHRO
     assert.ok(out.databases.some((n) => n.includes('page-db')), out.databases.join());
   });
 
+  test('invalid options write nothing: no database is created for a store that does not open', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(base);
+    const out = await page.evaluate(async () => {
+      const { openStore, InvalidArgumentError } = await import('/dist/browser.js');
+      const fields = [];
+      for (const upcasters of [5, { Placed: 'not a function' }]) {
+        try { await openStore({ name: 'never-opened', upcasters }); } catch (e) { fields.push(e instanceof InvalidArgumentError && e.field); }
+      }
+      return { fields, databases: (await indexedDB.databases()).map((d) => d.name) };
+    });
+    assert.deepEqual(out.fields, ['upcasters', 'upcasters.Placed']);
+    assert.ok(!out.databases.some((n) => n.includes('never-opened')), out.databases.join());
+  });
+
   test('in a dedicated worker', async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(base);
