@@ -70,6 +70,16 @@ pub struct Snapshot {
     pub state: Value,
 }
 
+impl Snapshot {
+    /// Whether the snapshot still reflects its stream once the events from version `changed`
+    /// on are no longer the ones it saw (sync moved pending events up past pulled ones, or
+    /// moved them into a conflict): only when it stops before them. A snapshot that does not
+    /// hold is removed in the transaction that made the change.
+    pub fn holds_until(&self, changed: u64) -> bool {
+        self.version < changed
+    }
+}
+
 /// Where events live, and the transaction boundary of every append.
 ///
 /// Futures need not be `Send`: on the web, storage handles are `!Send`.

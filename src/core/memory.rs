@@ -272,6 +272,11 @@ impl SyncBackend for MemoryBackend {
             state.events.push(Some(event));
         }
         for stream in plan.streams {
+            if let Some(changed) = stream.changed_from {
+                if state.snapshots.get(&stream.stream).is_some_and(|s| !s.holds_until(changed)) {
+                    state.snapshots.remove(&stream.stream);
+                }
+            }
             let s = state.streams.entry(stream.stream).or_default();
             s.positions.truncate((stream.from - 1) as usize);
             s.positions.extend(stream.positions);
@@ -305,6 +310,9 @@ impl SyncBackend for MemoryBackend {
             return Err(corrupt("stream", "does not end with its pending appends"));
         }
         stream.positions.truncate(keep);
+        if state.snapshots.get(&conflict.stream).is_some_and(|s| !s.holds_until(keep as u64 + 1)) {
+            state.snapshots.remove(&conflict.stream);
+        }
         for event in &conflict.events {
             state.events[(event.position - 1) as usize] = None;
             state.ids.remove(&event.id);

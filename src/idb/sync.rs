@@ -9,12 +9,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
 
 use super::record::{
-    decode_conflict, decode_event, decode_head, decode_outbox, decode_position, decode_stream, encode_conflict,
+    decode_conflict, decode_event, decode_head, decode_outbox, decode_position, decode_snapshot, decode_stream, encode_conflict,
     encode_cursor, encode_event, encode_head, encode_stream, encode_tombstone, number, stream_key, StreamHead,
     CURSOR_KEY, HEAD_KEY,
 };
 use super::request::{from_js, Completion, Pending, Tripwire};
-use super::schema::{BY_STREAM_VERSION, CONFLICTS, EVENTS, META, OUTBOX, STREAMS};
+use super::schema::{BY_STREAM_VERSION, CONFLICTS, EVENTS, META, OUTBOX, SNAPSHOTS, STREAMS};
 use super::{bound, IdbBackend};
 use crate::core::sync::{
     conflicting_entries, plan_pull, rebase_request, Conflict, PendingAppend, PendingEvent, Refusal, StreamSync,
@@ -37,6 +37,28 @@ async fn all_done(writes: Vec<Pending>) -> Result<(), StorageError> {
         write.result().await?;
     }
     Ok(())
+}
+
+/// Deletes, in `tx`, the snapshot of each stream of `changes` that does not hold once that
+/// stream's events from the version paired with it on changed (`Snapshot::holds_until`): the
+/// deletions to await with the transaction's other writes.
+async fn delete_outlived_snapshots<'a>(
+    tx: &IdbTransaction,
+    changes: impl Iterator<Item = (&'a str, u64)>,
+) -> Result<Vec<Pending>, StorageError> {
+    let snapshots = object_store(tx, SNAPSHOTS)?;
+    let reads = changes
+        .map(|(stream, changed)| {
+            Ok::<_, StorageError>((stream, changed, Pending::new(snapshots.get(&JsValue::from_str(stream)), "read snapshot")?))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut deletes = Vec::new();
+    for (stream, changed, read) in reads {
+        if decode_snapshot(&read.result().await?)?.is_some_and(|s| !s.holds_until(changed)) {
+            deletes.push(Pending::new(snapshots.delete(&JsValue::from_str(stream)), "delete snapshot")?);
+        }
+    }
+    Ok(deletes)
 }
 
 impl IdbBackend {
@@ -106,7 +128,7 @@ impl SyncBackend for IdbBackend {
 
     async fn apply_pull(&self, page: Vec<RecordedEvent<JsValue>>) -> Result<Option<u64>, Error> {
         let applied = self
-            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX], |tx| async move {
+            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, SNAPSHOTS], |tx| async move {
                 let (events, streams, meta, outbox) = (
                     object_store(&tx, EVENTS)?,
                     object_store(&tx, STREAMS)?,
@@ -153,7 +175,8 @@ impl SyncBackend for IdbBackend {
                 if plan.cursor == cursor {
                     return Ok((None, false));
                 }
-                let mut writes = Vec::new();
+                let changed = plan.streams.iter().filter_map(|s| Some((s.stream.as_str(), s.changed_from?)));
+                let mut writes = delete_outlived_snapshots(&tx, changed).await?;
                 for update in &plan.updates {
                     let record = records.get(&update.position).ok_or_else(|| corrupt("position", "was not read"))?;
                     crate::js::set(record.unchecked_ref(), "version", &number(update.version));
@@ -187,7 +210,7 @@ impl SyncBackend for IdbBackend {
 
     async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<bool, StorageError> {
         let recorded = self
-            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, CONFLICTS], |tx| async move {
+            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, CONFLICTS, SNAPSHOTS], |tx| async move {
                 let (events, streams, meta, outbox, conflicts) = (
                     object_store(&tx, EVENTS)?,
                     object_store(&tx, STREAMS)?,
@@ -225,7 +248,7 @@ impl SyncBackend for IdbBackend {
                 if stream_head.version != remaining + conflict.events.len() as u64 {
                     return Err(corrupt("stream", "does not end with its pending appends").into());
                 }
-                let mut writes = Vec::new();
+                let mut writes = delete_outlived_snapshots(&tx, [(conflict.stream.as_str(), remaining + 1)].into_iter()).await?;
                 for event in &conflict.events {
                     writes.push(Pending::new(events.put(&encode_tombstone(event.position)), "write tombstone")?);
                 }

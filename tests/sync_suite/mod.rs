@@ -29,7 +29,8 @@ macro_rules! sync_suite {
             an_id_standing_on_the_server_is_one_event_with_its_content_a_conflict_with_other,
             a_conflict_is_recorded_once_and_the_feed_yields_it_once,
             pushes_stay_small_until_the_server_says_its_limits,
-            an_event_over_the_servers_max_event_bytes_is_a_too_large_conflict);
+            an_event_over_the_servers_max_event_bytes_is_a_too_large_conflict,
+            a_snapshot_goes_when_sync_changes_the_events_it_reflects);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
         $(
@@ -315,6 +316,51 @@ where
     assert_eq!(next.await.unwrap(), None);
 }
 
+/// A snapshot reflects the events up to its version. When sync changes them — pending events
+/// move up past pulled ones, or leave the stream for a conflict — a snapshot over them no
+/// longer holds and is removed (aggregates then fold the stream again); one below the change
+/// stays.
+pub async fn a_snapshot_goes_when_sync_changes_the_events_it_reflects<B: SyncBackend, F: Future<Output = Rc<Store<B>>>>(open: impl Fn(&'static str) -> F)
+where
+    B::Payload: TestPayload,
+{
+    let (_server, [(a, sync_a), (b, sync_b)]) = devices(&open).await;
+    let snapshot = |version: u64| Snapshot { version, state: Value::from(format!("through {version}")) };
+    // Pulled first: A's event lands at version 1 of `moved`, B's two pending ones move up.
+    append(&a, "moved", 1, ExpectedVersion::Any).await.unwrap();
+    append(&a, "kept", 2, ExpectedVersion::Any).await.unwrap();
+    sync_a.flush().await.unwrap();
+    append(&b, "moved", 3, ExpectedVersion::Any).await.unwrap();
+    append(&b, "moved", 4, ExpectedVersion::Any).await.unwrap();
+    b.save_snapshot("moved", snapshot(2)).await.unwrap();
+    // `kept` only gains A's event after what B had: nothing B's snapshot saw changes.
+    sync_b.flush().await.unwrap();
+    assert_eq!(stream(&b, "moved").await.len(), 3);
+    assert_eq!(b.load_snapshot("moved").await, Ok(None), "versions 1 and 2 now hold other events");
+
+    append(&b, "kept", 5, ExpectedVersion::Any).await.unwrap();
+    b.save_snapshot("kept", snapshot(2)).await.unwrap();
+    sync_b.flush().await.unwrap();
+    assert_eq!(b.load_snapshot("kept").await, Ok(Some(snapshot(2))), "confirmed where they stood: it holds");
+
+    // Refused: B's pending events of `refused` leave the stream for a conflict.
+    append(&a, "refused", 6, ExpectedVersion::NoStream).await.unwrap();
+    sync_a.flush().await.unwrap();
+    append(&b, "refused", 7, ExpectedVersion::NoStream).await.unwrap();
+    b.save_snapshot("refused", snapshot(1)).await.unwrap();
+    append(&b, "below", 8, ExpectedVersion::Any).await.unwrap();
+    sync_b.flush().await.unwrap();
+    b.save_snapshot("below", snapshot(1)).await.unwrap();
+    sync_a.flush().await.unwrap();
+    append(&a, "below", 10, ExpectedVersion::Exact(1)).await.unwrap();
+    sync_a.flush().await.unwrap();
+    append(&b, "below", 9, ExpectedVersion::Exact(1)).await.unwrap();
+    sync_b.flush().await.unwrap();
+    assert_eq!(conflicts(&b).await.len(), 2);
+    assert_eq!(b.load_snapshot("refused").await, Ok(None), "its event left the stream");
+    assert_eq!(b.load_snapshot("below").await, Ok(Some(snapshot(1))), "the conflict took version 2 only");
+    assert_eq!(stream(&b, "below").await.len(), 2, "A's version 2 stands in its place");
+}
 
 pub async fn pushes_stay_small_until_the_server_says_its_limits<B: SyncBackend, F: Future<Output = Rc<Store<B>>>>(open: impl Fn(&'static str) -> F)
 where

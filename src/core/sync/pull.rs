@@ -56,6 +56,11 @@ pub struct StreamPlan {
     pub positions: Vec<u64>,
     /// The first version whose event may have changed (confirmed count before the page + 1).
     pub from: u64,
+    /// The first version that holds another event than before the page, when pending events
+    /// moved up past pulled ones: a snapshot at or beyond it no longer reflects the stream
+    /// ([`Snapshot::holds_until`](crate::core::Snapshot::holds_until)). `None` when every
+    /// event kept its version.
+    pub changed_from: Option<u64>,
 }
 
 /// What applying a page changes.
@@ -205,6 +210,7 @@ pub fn plan_pull<P>(
             }
             positions.push(p.position);
         }
+        let changed_from = stream_updates.iter().filter(|u| u.old_version != u.version).map(|u| u.old_version).min();
         stream_updates.sort_by_key(|u| ::core::cmp::Reverse(u.old_version));
         updates.extend(stream_updates);
         plans.push(StreamPlan {
@@ -213,6 +219,7 @@ pub fn plan_pull<P>(
             confirmed: w.confirmed,
             positions,
             from,
+            changed_from,
         });
     }
     Ok(PullPlan { updates, inserts, streams: plans, confirmed, cursor: next - 1, head })
@@ -266,9 +273,16 @@ mod tests {
         assert_eq!(plan.confirmed, vec![5]);
         assert_eq!(
             plan.streams,
-            vec![StreamPlan { stream: "s".into(), confirmed: 3, version: 4, positions: vec![7, 5, 6], from: 2 }]
+            vec![StreamPlan { stream: "s".into(), confirmed: 3, version: 4, positions: vec![7, 5, 6], from: 2, changed_from: Some(2) }]
         );
         assert_eq!((plan.cursor, plan.head), (9, 7));
+    }
+
+    #[test]
+    fn pending_events_confirmed_where_they_stand_change_no_version() {
+        let streams = vec![("s".into(), StreamSync { confirmed: 0, pending: vec![pending(10, 1, 1), pending(11, 2, 2)] })];
+        let plan = plan_pull(vec![server(10, "s", 1, 1), server(11, "s", 2, 2), server(12, "s", 3, 3)], 0, 2, streams, |_| false).unwrap();
+        assert_eq!(plan.streams[0].changed_from, None, "a pulled event after them changes none of them");
     }
 
     #[test]
