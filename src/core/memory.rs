@@ -32,7 +32,9 @@ struct State {
     streams: BTreeMap<String, StreamState>,
     ids: BTreeMap<Uuid, u64>,
     checkpoints: BTreeMap<String, u64>,
-    snapshots: BTreeMap<String, Snapshot>,
+    /// A stream's snapshot; `None` once sync removed it (the entry stays: removing it from the
+    /// map would bring the map's removal code into the wasm module for nothing).
+    snapshots: BTreeMap<String, Option<Snapshot>>,
     /// Pending appends by key (the local position of their first event).
     outbox: BTreeMap<u64, OutboxEntry>,
     /// Events in the outbox.
@@ -66,6 +68,16 @@ impl State {
 
     fn stream_version(&self, stream: &str) -> u64 {
         self.streams.get(stream).map_or(0, |s| s.positions.len() as u64)
+    }
+
+    /// Removes `stream`'s snapshot when it does not hold once the stream's events from version
+    /// `changed` on changed ([`Snapshot::holds_until`]).
+    fn drop_outlived_snapshot(&mut self, stream: &str, changed: u64) {
+        if let Some(slot) = self.snapshots.get_mut(stream) {
+            if slot.as_ref().is_some_and(|s| !s.holds_until(changed)) {
+                *slot = None;
+            }
+        }
     }
 }
 
@@ -200,13 +212,13 @@ impl Backend for MemoryBackend {
     }
 
     async fn snapshot(&self, stream: &str) -> Result<Option<Snapshot>, StorageError> {
-        Ok(self.state.borrow().snapshots.get(stream).cloned())
+        Ok(self.state.borrow().snapshots.get(stream).cloned().flatten())
     }
 
     async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error> {
         let mut state = self.state.borrow_mut();
         check_snapshot_version(snapshot, state.stream_version(stream))?;
-        state.snapshots.insert(stream.into(), snapshot.clone());
+        state.snapshots.insert(stream.into(), Some(snapshot.clone()));
         Ok(())
     }
 }
@@ -273,9 +285,7 @@ impl SyncBackend for MemoryBackend {
         }
         for stream in plan.streams {
             if let Some(changed) = stream.changed_from {
-                if state.snapshots.get(&stream.stream).is_some_and(|s| !s.holds_until(changed)) {
-                    state.snapshots.remove(&stream.stream);
-                }
+                state.drop_outlived_snapshot(&stream.stream, changed);
             }
             let s = state.streams.entry(stream.stream).or_default();
             s.positions.truncate((stream.from - 1) as usize);
@@ -310,9 +320,7 @@ impl SyncBackend for MemoryBackend {
             return Err(corrupt("stream", "does not end with its pending appends"));
         }
         stream.positions.truncate(keep);
-        if state.snapshots.get(&conflict.stream).is_some_and(|s| !s.holds_until(keep as u64 + 1)) {
-            state.snapshots.remove(&conflict.stream);
-        }
+        state.drop_outlived_snapshot(&conflict.stream, keep as u64 + 1);
         for event in &conflict.events {
             state.events[(event.position - 1) as usize] = None;
             state.ids.remove(&event.id);

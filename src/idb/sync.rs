@@ -42,13 +42,11 @@ async fn all_done(writes: Vec<Pending>) -> Result<(), StorageError> {
 /// Deletes, in `tx`, the snapshot of each stream of `changes` that does not hold once that
 /// stream's events from the version paired with it on changed (`Snapshot::holds_until`): the
 /// deletions to await with the transaction's other writes.
-async fn delete_outlived_snapshots<'a>(
-    tx: &IdbTransaction,
-    changes: impl Iterator<Item = (&'a str, u64)>,
-) -> Result<Vec<Pending>, StorageError> {
+async fn delete_outlived_snapshots(tx: &IdbTransaction, changes: &[(&str, u64)]) -> Result<Vec<Pending>, StorageError> {
     let snapshots = object_store(tx, SNAPSHOTS)?;
     let reads = changes
-        .map(|(stream, changed)| {
+        .iter()
+        .map(|&(stream, changed)| {
             Ok::<_, StorageError>((stream, changed, Pending::new(snapshots.get(&JsValue::from_str(stream)), "read snapshot")?))
         })
         .collect::<Result<Vec<_>, _>>()?;
@@ -175,8 +173,8 @@ impl SyncBackend for IdbBackend {
                 if plan.cursor == cursor {
                     return Ok((None, false));
                 }
-                let changed = plan.streams.iter().filter_map(|s| Some((s.stream.as_str(), s.changed_from?)));
-                let mut writes = delete_outlived_snapshots(&tx, changed).await?;
+                let changed: Vec<_> = plan.streams.iter().filter_map(|s| Some((s.stream.as_str(), s.changed_from?))).collect();
+                let mut writes = delete_outlived_snapshots(&tx, &changed).await?;
                 for update in &plan.updates {
                     let record = records.get(&update.position).ok_or_else(|| corrupt("position", "was not read"))?;
                     crate::js::set(record.unchecked_ref(), "version", &number(update.version));
@@ -248,7 +246,7 @@ impl SyncBackend for IdbBackend {
                 if stream_head.version != remaining + conflict.events.len() as u64 {
                     return Err(corrupt("stream", "does not end with its pending appends").into());
                 }
-                let mut writes = delete_outlived_snapshots(&tx, [(conflict.stream.as_str(), remaining + 1)].into_iter()).await?;
+                let mut writes = delete_outlived_snapshots(&tx, &[(conflict.stream.as_str(), remaining + 1)]).await?;
                 for event in &conflict.events {
                     writes.push(Pending::new(events.put(&encode_tombstone(event.position)), "write tombstone")?);
                 }
