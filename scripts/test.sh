@@ -24,6 +24,12 @@ in_browser() {
 }
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-120}
 
+step "no merge conflict markers left in tracked files"
+if git grep -nE '^(<<<<<<<|>>>>>>>) ' -- . ':!*.lock' ':!tests/packaging/package-lock.json'; then
+  echo "merge conflict markers above" >&2
+  exit 1
+fi
+
 step "native: cargo test (core unit tests + conformance suite on memory)"
 limit 900 cargo test
 

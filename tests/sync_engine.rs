@@ -60,7 +60,7 @@ fn a_live_device_follows_the_server_and_stops_when_closed() {
     sync_b.close();
     pool.run_until_stalled();
     // Both loops returned: the pool holds no task.
-    assert!(pool.try_run_one() == false);
+    assert!(!pool.try_run_one());
     drop((a, b));
 }
 
@@ -100,6 +100,34 @@ fn a_live_device_backs_off_while_offline_then_catches_up() {
     assert_eq!(server.head(), 2);
     assert_eq!(sync_a.status().pending, 0);
     assert!(sync_a.status().connected);
+    sync_a.close();
+    pool.run_until_stalled();
+    assert!(!pool.try_run_one());
+}
+
+#[test]
+fn a_notice_stream_that_keeps_failing_backs_off_though_rounds_succeed() {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let server = Server::new();
+    let (_a, sync_a) = pool.run_until(device(&server, true));
+    sync_a.transport().notices_fail.set(true);
+    let engine = sync_a.clone();
+    spawner.spawn_local(async move { engine.run().await }).unwrap();
+    for _ in 0..6 {
+        pool.run_until_stalled();
+        sync_a.transport().clock.wake_all();
+    }
+    pool.run_until_stalled();
+    // Each failure of the notice stream waits longer, although every round between succeeds:
+    // a broken notice stream becomes polling that slows down to 30 s, never a fast loop.
+    let sleeps = sync_a.transport().sleeps.borrow().clone();
+    assert_eq!(sleeps.len(), 7, "{sleeps:?}");
+    for (i, &ms) in sleeps.iter().enumerate() {
+        let full = (250u32 << i).min(30_000);
+        assert!(ms >= full / 2 && ms <= full, "wait {i}: {ms} ms not within [{}, {full}]", full / 2);
+    }
+    assert_eq!(server.pulls.get(), 7, "a round at start and one after each of the 6 waits that ended, no more");
     sync_a.close();
     pool.run_until_stalled();
     assert!(!pool.try_run_one());

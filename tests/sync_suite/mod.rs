@@ -30,6 +30,7 @@ macro_rules! sync_suite {
             a_conflict_is_recorded_once_and_the_feed_yields_it_once,
             pushes_stay_small_until_the_server_says_its_limits,
             an_event_over_the_servers_max_event_bytes_is_a_too_large_conflict,
+            an_append_refused_alone_as_too_large_is_a_conflict,
             a_snapshot_goes_when_sync_changes_the_events_it_reflects);
     };
     (@cases $open:expr; $($case:ident),* $(,)?) => {
@@ -403,4 +404,23 @@ where
     let refused = conflicts(&a).await;
     assert_eq!(refused.iter().map(|c| (c.stream.as_str(), c.reason)).collect::<Vec<_>>(), vec![("big", ConflictReason::TooLarge)]);
     assert_eq!(server.head(), 2, "the rest went through");
+}
+
+pub async fn an_append_refused_alone_as_too_large_is_a_conflict<B: SyncBackend, F: Future<Output = Rc<Store<B>>>>(open: impl Fn(&'static str) -> F)
+where
+    B::Payload: TestPayload,
+{
+    // A 413 of both appends naming one append per push: they are pushed one by one. The first
+    // alone then meets a 413 without limits (a proxy's, say): a push of one append cannot
+    // shrink, so that append is a conflict and the rest syncs.
+    let (server, [(a, sync_a), _]) = devices(&open).await;
+    append(&a, "s", 1, ExpectedVersion::Any).await.unwrap();
+    append(&a, "t", 2, ExpectedVersion::Any).await.unwrap();
+    let kept = Limits { max_body_bytes: 4 << 20, max_appends: 1, max_events: 5_000, max_event_bytes: usize::MAX };
+    sync_a.transport().too_large.borrow_mut().extend([Some(kept), None]);
+    sync_a.flush().await.unwrap();
+    let refused = conflicts(&a).await;
+    assert_eq!(refused.iter().map(|c| (c.stream.as_str(), c.reason)).collect::<Vec<_>>(), vec![("s", ConflictReason::TooLarge)]);
+    assert_eq!(server.stream("t").len(), 1);
+    assert_eq!(server.head(), 1);
 }

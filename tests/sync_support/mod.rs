@@ -168,6 +168,8 @@ pub struct Link<P = Value> {
     /// Completes sleeps when advanced (a test's clock).
     pub clock: Notifier,
     pub requests: Cell<u64>,
+    /// The notice stream fails at once (push and pull still work).
+    pub notices_fail: Cell<bool>,
     payload: std::marker::PhantomData<P>,
 }
 
@@ -181,6 +183,7 @@ impl<P> Link<P> {
             sleeps: RefCell::default(),
             clock: Notifier::default(),
             requests: Cell::new(0),
+            notices_fail: Cell::new(false),
             payload: std::marker::PhantomData,
         }
     }
@@ -218,6 +221,9 @@ impl<P: TestPayload> Transport for Link<P> {
 
     async fn notice(&self, known: u64) -> Result<u64, SyncError> {
         self.reach()?;
+        if self.notices_fail.get() {
+            return Err(SyncError::new(SyncErrorCode::Network, "the notice stream broke"));
+        }
         loop {
             let seq = self.server.heads.seq();
             let head = self.server.head();

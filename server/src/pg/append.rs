@@ -111,7 +111,7 @@ pub async fn append_batches(
             .iter()
             .filter_map(|r| Some((r.get::<_, String>(0), count(r.get::<_, Option<i64>>(1)?))))
             .collect(),
-        events: event_rows.iter().map(event_from_row).collect::<Result<_, _>>()?,
+        events: event_rows.iter().map(|row| event_from_row(row).map(|e| (e.id, e))).collect::<Result<_, _>>()?,
         written: Vec::new(),
     };
 
@@ -123,7 +123,11 @@ pub async fn append_batches(
     tx.commit().await?;
     Ok(outcomes
         .into_iter()
-        .map(|outcomes| BatchResult { outcomes, head: state.head, versions: state.versions.clone() })
+        .map(|outcomes| BatchResult {
+            outcomes,
+            head: state.head,
+            versions: state.versions.iter().map(|(s, v)| (s.clone(), *v)).collect(),
+        })
         .collect())
 }
 

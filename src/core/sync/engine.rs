@@ -166,7 +166,11 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     /// server announces events the store lacks, retrying failed rounds with backoff. Returns
     /// once closed. Idle, it waits on the store and the notice connection, never on a timer.
     pub async fn run(&self) {
+        // Failed rounds, and failed notice connections, since the last success of each: a
+        // notice stream that keeps failing backs off on its own count, so that rounds which
+        // succeed meanwhile do not turn its retries into fast polling.
         let mut failures: u32 = 0;
+        let mut notice_failures: u32 = 0;
         let mut due = true;
         let mut notice: Option<NoticeFuture<'_>> = None;
         loop {
@@ -207,14 +211,15 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 Either::Left(Either::Right(())) => {}
                 Either::Right(Ok(head)) => {
                     notice = None;
+                    notice_failures = 0;
                     self.status.borrow_mut().connected = true;
                     due = head > self.status.borrow().server_position;
                 }
                 Either::Right(Err(e)) => {
                     notice = None;
                     self.failed(Error::Sync(e));
-                    failures += 1;
-                    self.back_off(failures, self.wake.seq()).await;
+                    notice_failures += 1;
+                    self.back_off(notice_failures, self.wake.seq()).await;
                     // The notices may have been missed meanwhile: catch up.
                     due = true;
                 }
@@ -307,7 +312,14 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                     reply
                 }
                 Err(e) if e.code == SyncErrorCode::TooLarge => {
-                    self.shrink_limits(&e, &batch)?;
+                    match &batch[..] {
+                        // One append refused as too large can never be pushed.
+                        [alone] => {
+                            let refusal = Refusal { reason: ConflictReason::TooLarge, actual: None, id: None };
+                            self.record_conflict(alone.key, &refusal).await?;
+                        }
+                        _ => self.shrink_limits(&e, &batch)?,
+                    }
                     continue;
                 }
                 Err(e) => return Err(Error::Sync(e)),
@@ -328,8 +340,9 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         }
     }
 
-    /// Takes smaller limits after a 413: the server's, when it said them, else half of what
-    /// was sent. A single append refused as too large becomes a conflict.
+    /// Takes smaller limits after a 413 of several appends: the server's, when it said them,
+    /// else half of what was sent; an error when that changes nothing (the server's word cannot
+    /// be followed).
     fn shrink_limits(&self, error: &SyncError, batch: &[PendingAppend<B::Payload>]) -> Result<(), Error> {
         let old = self.limits.get();
         let sent_events: usize = batch.iter().map(|a| a.events.len()).sum();
@@ -350,7 +363,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             max_events: new.max_events.max(1),
             ..new
         };
-        if new == old && batch.len() > 1 {
+        if new == old {
             // The server named limits we already kept: it is not to be believed.
             return Err(Error::Sync(error.clone()));
         }
@@ -434,12 +447,14 @@ impl Drop for Turn<'_> {
     }
 }
 
-/// The size `append` takes in a push body (an upper bound: ids, names and field names counted
-/// generously), and the size of its largest event.
+/// The size `append` takes in a push body, and the size of its largest event. An upper bound:
+/// an event's fields and id take 80 bytes, an append's fields and numbers 128, and a name at
+/// most twice its length once escaped.
 fn encoded_len<P, T: Transport<Payload = P>>(transport: &T, append: &PendingAppend<P>) -> (usize, usize) {
-    let sizes = append.events.iter().map(|e| transport.event_bytes(e));
-    let (total, largest) = sizes.fold((0, 0), |(total, largest), size| (total + size + 64, largest.max(size)));
-    (96 + append.stream.len() + total, largest)
+    let sizes = append.events.iter().map(|e| (transport.event_bytes(e), e.event_type.len()));
+    let (total, largest) =
+        sizes.fold((0, 0), |(total, largest), (size, name)| (total + size + name + 80, largest.max(size)));
+    (128 + 2 * append.stream.len() + total, largest)
 }
 
 /// The first appends of `candidates` that fit one push under `batch` limits (at least one
