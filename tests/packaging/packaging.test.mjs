@@ -3,7 +3,7 @@
 // the README's setup notes say, then exercised:
 // - in Chromium (one browser, a fresh context per app): append, reload, read back from
 //   IndexedDB, and a second page sees an append of the first live;
-// - in a runtime: the smoke test of apps/shared/smoke.js twice in one process or isolate
+// - in a runtime: the smoke test of apps/common/smoke.js twice in one process or isolate
 //   (memory store: appends, the typed stale-version error, read back, live subscription).
 // The apps' sources are in apps/; they are assembled and built under build/ (rebuilt each
 // run). Prints each bundler or runtime with its outcome and the gzipped size of what it ships.
@@ -96,7 +96,7 @@ async function sh(cwd, cmd, args, env = {}) {
 
 // ---- Chromium ---------------------------------------------------------------------------
 
-/** Opens `url` and waits for the page harness (apps/shared/page.js) to say how it went. */
+/** Opens `url` and waits for the page harness (apps/common/page.js) to say how it went. */
 async function openPage(page, url) {
   await page.goto(url);
   await page.waitForFunction(() => document.title === 'ready' || document.title === 'failed', null, { timeout: 30_000 });
@@ -132,12 +132,12 @@ async function checkInChromium(url) {
 }
 
 /**
- * Serves the app's dist/ on 127.0.0.1 (with the shared page, where the bundler makes none),
+ * Serves the app's dist/ on 127.0.0.1 (with the common page, where the bundler makes none),
  * checks it in Chromium, and returns the sizes of what it ships.
  */
 async function checkBuilt(dir) {
   const dist = join(dir, 'dist');
-  if (!existsSync(join(dist, 'index.html'))) await cp(join(APPS, 'shared/index.html'), join(dist, 'index.html'));
+  if (!existsSync(join(dist, 'index.html'))) await cp(join(APPS, 'common/index.html'), join(dist, 'index.html'));
   const server = await start(0, { root: dist });
   try {
     await checkInChromium(server.url);
@@ -168,13 +168,13 @@ async function viteDev(vite, root, fn) {
 
 for (const major of [8, 7, 6, 5]) {
   packaging(`Vite ${major} (build)`, async () =>
-    viteBuild(await app(`vite${major}-build`, 'shared', 'browser'), major === 8 ? 'vite' : `vite${major}`));
+    viteBuild(await app(`vite${major}-build`, 'common', 'browser'), major === 8 ? 'vite' : `vite${major}`));
 }
 
 for (const major of [8, 7, 6, 5]) {
   // Vite 8 needs no configuration; 5–7 need the one line of apps/vite-dev/vite.config.js.
   packaging(`Vite ${major} (dev server)`, async () => {
-    const dir = await app(`vite${major}-dev`, 'shared', 'browser', ...(major < 8 ? ['vite-dev'] : []));
+    const dir = await app(`vite${major}-dev`, 'common', 'browser', ...(major < 8 ? ['vite-dev'] : []));
     await viteDev(major === 8 ? 'vite' : `vite${major}`, dir, checkInChromium);
   });
 }
@@ -193,7 +193,7 @@ async function failure(url) {
 
 for (const major of [7, 6, 5]) {
   test(`Vite ${major} dev server without optimizeDeps.exclude: the page shows a WasmLoadError naming the fix`, async () => {
-    const dir = await app(`vite${major}-dev-unconfigured`, 'shared', 'browser');
+    const dir = await app(`vite${major}-dev-unconfigured`, 'common', 'browser');
     const text = await viteDev(`vite${major}`, dir, failure);
     assert.match(text, /^WasmLoadError: annals could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/node_modules\/\.vite\/deps\/wasm\/annals_bg\.wasm/);
     assert.match(text, /content-type text\/html/);
@@ -206,9 +206,9 @@ for (const major of [7, 6, 5]) {
 for (const [format, what] of [['iife', /could not load its wasm: it could not tell where the binary is: this module has no URL/],
   ['esm', /could not load its wasm from http:\/\/127\.0\.0\.1:\d+\/wasm\/annals_bg\.wasm \(HTTP 404/]]) {
   test(`esbuild ${format} output without initWasm: the page shows a WasmLoadError naming the fix`, async () => {
-    const dir = await app(`esbuild-${format}-bare`, 'shared', 'browser');
+    const dir = await app(`esbuild-${format}-bare`, 'common', 'browser');
     await sh(dir, 'esbuild', ['main.js', '--bundle', `--format=${format}`, '--outdir=dist', '--log-level=error']);
-    await cp(join(APPS, 'shared/index.html'), join(dir, 'dist/index.html'));
+    await cp(join(APPS, 'common/index.html'), join(dir, 'dist/index.html'));
     const server = await start(0, { root: join(dir, 'dist') });
     const text = await failure(server.url).finally(() => server.close());
     assert.match(text, new RegExp(`^WasmLoadError: annals ${what.source}`));
@@ -218,7 +218,7 @@ for (const [format, what] of [['iife', /could not load its wasm: it could not te
 
 packaging('webpack 5', async () => {
   const dir = await app('webpack');
-  await cp(join(APPS, 'shared/page.js'), join(dir, 'src/page.js'));
+  await cp(join(APPS, 'common/page.js'), join(dir, 'src/page.js'));
   await cp(join(APPS, 'browser/main.js'), join(dir, 'src/index.js'));
   // What `npx webpack` does with no configuration: ./src/index.js to ./dist/main.js.
   const { default: webpack } = await import('webpack');
@@ -229,24 +229,24 @@ packaging('webpack 5', async () => {
 });
 
 packaging('esbuild', async () => {
-  const dir = await app('esbuild', 'shared', 'esbuild');
+  const dir = await app('esbuild', 'common', 'esbuild');
   await sh(dir, 'esbuild', ['main.js', '--bundle', '--format=esm', '--loader:.wasm=file', '--outdir=dist', '--log-level=warning']);
   return checkBuilt(dir);
 });
 
 packaging('Rollup 4', async () => {
-  const dir = await app('rollup', 'shared', 'browser', 'rollup');
+  const dir = await app('rollup', 'common', 'browser', 'rollup');
   await sh(dir, 'rollup', ['-c', '--silent']);
   return checkBuilt(dir);
 });
 
 packaging('module Web Worker (Vite 8 build)', async () => {
-  return viteBuild(await app('worker', 'shared', 'worker'));
+  return viteBuild(await app('worker', 'common', 'worker'));
 });
 
 // ---- runtimes ---------------------------------------------------------------------------
 
-/** What two smoke runs in one process or isolate return (apps/shared/smoke.js). */
+/** What two smoke runs in one process or isolate return (apps/common/smoke.js). */
 const TWO_RUNS = [
   { events: [1, 2], live: [1, 2], stale: 'WrongExpectedVersionError actual=2' },
   { events: [1, 2, 3, 4], live: [3, 4], stale: 'WrongExpectedVersionError actual=4' },
@@ -262,7 +262,7 @@ function freePort() {
 }
 
 packaging('Cloudflare workerd (wrangler bundle, npm workerd)', async () => {
-  const dir = await app('workerd', 'shared', 'workerd');
+  const dir = await app('workerd', 'common', 'workerd');
   const home = join(dir, '.home'); // wrangler keeps its settings there, not in the user's home
   await sh(dir, 'wrangler', ['deploy', '--dry-run', '--outdir', 'out'],
     { HOME: home, XDG_CONFIG_HOME: home, WRANGLER_SEND_METRICS: 'false', CI: 'true' });
@@ -312,7 +312,7 @@ async function fetchWhenUp(url, child) {
 }
 
 packaging("Vercel edge-runtime (edge-light, wasm code generation off)", async () => {
-  const dir = await app('edge', 'shared', 'edge');
+  const dir = await app('edge', 'common', 'edge');
   // Bundled as Vercel's builders do (the `edge-light` condition; a `.wasm?module` import
   // becomes a global holding a WebAssembly.Module compiled outside the isolate), then run in
   // edge-runtime with wasm code generation off, as in production.
@@ -359,7 +359,7 @@ packaging("Vercel edge-runtime (edge-light, wasm code generation off)", async ()
 });
 
 packaging('Deno 2 (npm deno, --allow-read=node_modules/annals)', async () => {
-  const dir = await app('deno', 'shared', 'runtime');
+  const dir = await app('deno', 'common', 'runtime');
   const env = { DENO_DIR: join(dir, '.deno'), DENO_NO_UPDATE_CHECK: '1', NO_COLOR: '1' };
   const { stdout } = await sh(dir, 'deno', ['run', '--allow-read=node_modules/annals', 'main.js'], env);
   assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
@@ -370,13 +370,13 @@ packaging('Deno 2 (npm deno, --allow-read=node_modules/annals)', async () => {
 });
 
 packaging('Bun (npm bun)', async () => {
-  const dir = await app('bun', 'shared', 'runtime');
+  const dir = await app('bun', 'common', 'runtime');
   const { stdout } = await sh(dir, 'bun', ['main.js'], { BUN_INSTALL_CACHE_DIR: join(dir, '.bun'), NO_COLOR: '1' });
   assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
 });
 
 packaging('Node (import, and require from CommonJS)', async () => {
-  const dir = await app('node', 'shared', 'runtime');
+  const dir = await app('node', 'common', 'runtime');
   const { stdout } = await sh(dir, process.execPath, ['main.js']);
   assert.deepEqual(JSON.parse(stdout), TWO_RUNS);
   await writeFile(join(dir, 'main.cjs'), `
@@ -389,7 +389,7 @@ packaging('Node (import, and require from CommonJS)', async () => {
 });
 
 packaging('bundled Node function (esbuild --platform=node)', async () => {
-  const dir = await app('node-bundle', 'shared', 'node-bundle');
+  const dir = await app('node-bundle', 'common', 'node-bundle');
   await sh(dir, 'esbuild', ['handler.js', '--bundle', '--platform=node', '--format=esm', '--loader:.wasm=binary',
     '--target=node20', '--outfile=dist/handler.mjs', '--log-level=warning']);
   // Deployed alone, as a function is: no node_modules beside it.
@@ -404,7 +404,7 @@ packaging('bundled Node function (esbuild --platform=node)', async () => {
 });
 
 packaging('bundled Node function (bun build --target=node)', async () => {
-  const dir = await app('node-bundle-bun', 'shared', 'node-bundle');
+  const dir = await app('node-bundle-bun', 'common', 'node-bundle');
   // bun build copies the imported binary beside the bundle; the import gives its path
   // (./annals_bg-<hash>.wasm), which initWasm reads relative to the bundle.
   await sh(dir, 'bun', ['build', 'handler.js', '--target=node', '--outdir=dist'], { BUN_INSTALL_CACHE_DIR: join(dir, '.bun'), NO_COLOR: '1' });
