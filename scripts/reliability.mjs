@@ -36,6 +36,15 @@ const schemaFixtures = readdirSync('tests/fixtures')
   .map((fx) => ({ version: fx.version, events: fx.stores.find((s) => s.name === 'events').records.length }));
 
 const row = (what, figure, lost) => `| ${what} | ${figure} | ${lost} |`;
+// Rows a suite writes whole, from its own figures: target/reliability/rows/<name>.json holding
+// { order, what, tried, result } (see tests/support/reliability.mjs). Sorted by `order`.
+const rowsDir = `${dir}/rows`;
+const suiteRows = existsSync(rowsDir)
+  ? readdirSync(rowsDir)
+      .filter((f) => f.endsWith('.json'))
+      .map((f) => JSON.parse(readFileSync(`${rowsDir}/${f}`, 'utf8')))
+      .sort((a, b) => a.order - b.order || a.what.localeCompare(b.what))
+  : [];
 const notRun = (what) => row(what, 'not run', '—');
 const rows = [
   model
@@ -96,6 +105,7 @@ const rows = [
         `full after ${quota.appendsBeforeFull} (page) and ${quota.worker.appendsBeforeFull} (worker) appends; the failed append: ${quota.failedAppendErrorName} / ${quota.worker.failedAppendErrorName}; ${quota.resumed ? 'appends resumed, subscription went on' : 'appends did NOT resume'}`,
         `${quota.partial} partial`)
     : notRun('Quota exhaustion'),
+  ...suiteRows.map((r) => row(r.what, r.tried, r.result)),
 ];
 
 const md = `# Reliability figures
