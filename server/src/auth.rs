@@ -1,6 +1,7 @@
 //! Bearer tokens → tenants. The tenant comes from the token, never from the request.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::FromRequestParts;
 use axum::http::{header, request::Parts};
@@ -39,13 +40,29 @@ impl Tokens {
 
     /// The tenant whose secret is `presented`.
     pub fn tenant(&self, presented: &[u8]) -> Option<Arc<Tenant>> {
+        self.grant(presented).map(|(_, tenant)| tenant)
+    }
+
+    /// The grant whose secret is `presented`: its index (in the order given) and its tenant.
+    /// Every secret is compared, whichever matches.
+    pub fn grant(&self, presented: &[u8]) -> Option<(usize, Arc<Tenant>)> {
         let mut found = None;
-        for (secret, tenant) in &self.grants {
+        for (i, (secret, tenant)) in self.grants.iter().enumerate() {
             if constant_time_eq(secret, presented) {
-                found = Some(tenant.clone());
+                found = Some((i, tenant.clone()));
             }
         }
         found
+    }
+
+    /// How many grants there are.
+    pub fn len(&self) -> usize {
+        self.grants.len()
+    }
+
+    /// No grant at all.
+    pub fn is_empty(&self) -> bool {
+        self.grants.is_empty()
     }
 
     /// The tenants, each once.
@@ -69,7 +86,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// The tenant a request's `Authorization: Bearer <token>` opens; `401 unauthorized` when
-/// there is no such header or token.
+/// there is no such header or token, `429 rate_limited` when the token is over its rate limit
+/// (checked here, before the body is read or the database asked anything).
 #[derive(Debug)]
 pub struct Authed(pub Arc<Tenant>);
 
@@ -83,7 +101,13 @@ impl FromRequestParts<App> for Authed {
             Some(space) if value[..space].eq_ignore_ascii_case(b"bearer") => value[space + 1..].trim_ascii(),
             _ => return Err(ServerError::Unauthorized),
         };
-        app.tokens.tenant(token).map(Authed).ok_or(ServerError::Unauthorized)
+        let (grant, tenant) = app.tokens.grant(token).ok_or(ServerError::Unauthorized)?;
+        if let Some(limiter) = &app.rate_limiter {
+            limiter
+                .take(grant, Instant::now())
+                .map_err(|retry_after| ServerError::RateLimited { retry_after, limit: limiter.limit() })?;
+        }
+        Ok(Authed(tenant))
     }
 }
 

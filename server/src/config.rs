@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 
 use annals::core::{validate_name, DEFAULT_MAX_EVENT_BYTES};
 
+pub use crate::rate::RateLimit;
+
 /// How much one push may carry. Over `max_body_bytes`, `max_appends` or `max_events` a push
 /// is answered `413 too_large` with these limits; an event over `max_event_bytes` is invalid
 /// (`400`), as in the browser. Every push and pull reply says them too (`limits`, camelCase),
@@ -63,6 +65,8 @@ pub struct Config {
     pub allow_origins: Vec<String>,
     /// Push limits.
     pub limits: Limits,
+    /// Requests per bearer token (`None`: unlimited); [`RateLimit::default`] unless set.
+    pub rate_limit: Option<RateLimit>,
 }
 
 /// Why the arguments were refused; the message says what to change.
@@ -90,7 +94,9 @@ pub const USAGE: &str = "\
 usage: annals-server --database-url URL --token SECRET=TENANT [--token SECRET=TENANT …]
                      [--listen 127.0.0.1:8787] [--allow-origin ORIGIN …]
                      [--max-body-bytes N] [--max-appends N] [--max-events N] [--max-event-bytes N]
-environment: DATABASE_URL, ANNALS_TOKENS=\"s1=tenantA,s2=tenantB\", ANNALS_ALLOW_ORIGINS=\"o1,o2\"
+                     [--rate-limit PER_SECOND,BURST | --rate-limit off]   (default 50,100 per token)
+environment: DATABASE_URL, ANNALS_TOKENS=\"s1=tenantA,s2=tenantB\", ANNALS_ALLOW_ORIGINS=\"o1,o2\",
+             ANNALS_RATE_LIMIT=\"50,100\" or \"off\"
 (a flag wins over its variable)";
 
 fn invalid(message: impl Into<String>) -> ConfigError {
@@ -109,6 +115,7 @@ impl Config {
         let mut tokens = Vec::new();
         let mut allow_origins = Vec::new();
         let mut limits = Limits::default();
+        let mut rate_limit = None;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -139,6 +146,7 @@ impl Config {
                 "--max-appends" => limits.max_appends = count(&flag, &value()?)?,
                 "--max-events" => limits.max_events = count(&flag, &value()?)?,
                 "--max-event-bytes" => limits.max_event_bytes = count(&flag, &value()?)?,
+                "--rate-limit" => rate_limit = Some(rate(&flag, &value()?)?),
                 other => return Err(invalid(format!("unknown argument {other:?}"))),
             }
         }
@@ -156,6 +164,13 @@ impl Config {
                 }
             }
         }
+        let rate_limit = match rate_limit {
+            Some(limit) => limit,
+            None => match env("ANNALS_RATE_LIMIT").filter(|s| !s.trim().is_empty()) {
+                Some(text) => rate("ANNALS_RATE_LIMIT", &text)?,
+                None => Some(RateLimit::default()),
+            },
+        };
         let database_url = database_url
             .or_else(|| env("DATABASE_URL").filter(|s| !s.is_empty()))
             .ok_or_else(|| invalid("no database: give --database-url URL or set DATABASE_URL"))?;
@@ -177,6 +192,7 @@ impl Config {
             tokens,
             allow_origins,
             limits,
+            rate_limit,
         })
     }
 }
@@ -204,6 +220,19 @@ fn origin(text: &str) -> Result<String, ConfigError> {
     } else {
         Err(invalid(format!("--allow-origin {text:?}: an origin is scheme://host[:port], no path")))
     }
+}
+
+/// `PER_SECOND,BURST` (positive integers) or `off`.
+fn rate(flag: &str, text: &str) -> Result<Option<RateLimit>, ConfigError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let positive = |s: &str| s.trim().parse::<u32>().ok().filter(|&n| n > 0);
+    text.split_once(',')
+        .and_then(|(rate, burst)| Some(RateLimit { per_second: positive(rate)?, burst: positive(burst)? }))
+        .map(Some)
+        .ok_or_else(|| invalid(format!("{flag} {text:?}: not PER_SECOND,BURST (positive integers, such as 50,100) or off")))
 }
 
 fn count(flag: &str, text: &str) -> Result<usize, ConfigError> {
@@ -239,6 +268,18 @@ mod tests {
         assert_eq!(config.tokens.iter().map(|t| t.tenant.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(config.allow_origins, ["http://localhost:5173"]);
         assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
+        // The rate limit: 50/s, bursts of 100 by default; the variable, or the flag over it.
+        assert_eq!(config.rate_limit, Some(RateLimit { per_second: 50, burst: 100 }));
+        let base = [("ANNALS_TOKENS", "s=t"), ("DATABASE_URL", "postgres://y")];
+        let with = |args: &[&str], rate: Option<&str>| {
+            let mut env = base.to_vec();
+            env.extend(rate.map(|r| ("ANNALS_RATE_LIMIT", r)));
+            parse(args, &env).unwrap().rate_limit
+        };
+        assert_eq!(with(&[], Some("5, 7")), Some(RateLimit { per_second: 5, burst: 7 }));
+        assert_eq!(with(&[], Some("OFF")), None);
+        assert_eq!(with(&["--rate-limit", "off"], Some("5,7")), None);
+        assert_eq!(with(&["--rate-limit=2,3"], Some("off")), Some(RateLimit { per_second: 2, burst: 3 }));
     }
 
     #[test]
@@ -255,6 +296,9 @@ mod tests {
             (&["--database-url", "u", "--token", "s=a", "--allow-origin", "http://a/"], "an origin is"),
             (&["--database-url", "u", "--token", "s=a", "--bogus"], "unknown argument"),
             (&["--database-url"], "needs a value"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "50"], "PER_SECOND,BURST"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "0,10"], "PER_SECOND,BURST"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "5,-1"], "PER_SECOND,BURST"),
         ];
         for (args, expected) in cases {
             match parse(args, &[]) {

@@ -24,6 +24,7 @@ use crate::config::Limits;
 use crate::error::ServerError;
 use crate::notices::Notices;
 use crate::pg;
+use crate::rate::RateLimiter;
 use crate::wire::{decode_push, encode};
 
 /// What every handler shares.
@@ -39,6 +40,8 @@ pub struct AppInner {
     pub tokens: Tokens,
     /// Push limits.
     pub limits: Limits,
+    /// Per-token rate limits (`None`: off).
+    pub rate_limiter: Option<RateLimiter>,
     /// Head notices.
     pub notices: Notices,
     /// Pushes, committed in groups per tenant.
@@ -118,7 +121,7 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
 async fn read_body(body: Body, headers: &HeaderMap, limits: Limits) -> Result<bytes::Bytes, ServerError> {
     let max = limits.max_body_bytes;
     let too_large = || ServerError::TooLarge {
-        message: format!("the body is over {max} bytes"),
+        message: crate::wire::decode::body_too_large(max),
         limits,
     };
     let declared = headers

@@ -12,6 +12,7 @@ use crate::config::Config;
 use crate::http::{router, App, AppInner};
 use crate::notices::{self, Notices};
 use crate::pg;
+use crate::rate::RateLimiter;
 
 /// How many PostgreSQL connections requests share.
 pub const POOL_SIZE: usize = 16;
@@ -72,7 +73,9 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
     let notices = Notices::default();
     let listener_task = tokio::spawn(notices::listen(config.database_url.clone(), notices.clone(), stopping.clone()));
     let committer = Committer::new(pool.clone());
-    let app = App::new(AppInner { pool, tokens: Tokens::new(grants), limits: config.limits, notices, committer, stopping });
+    let tokens = Tokens::new(grants);
+    let rate_limiter = config.rate_limit.map(|limit| RateLimiter::new(limit, tokens.len(), std::time::Instant::now()));
+    let app = App::new(AppInner { pool, tokens, limits: config.limits, rate_limiter, notices, committer, stopping });
     let routes = router(app, &config.allow_origins);
 
     let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;
