@@ -38,6 +38,11 @@ pub enum ServerError {
         /// The limit.
         limit: RateLimit,
     },
+    /// The body did not arrive in time.
+    RequestTimeout {
+        /// The time it had.
+        after: Duration,
+    },
     /// A push whose body is not declared `application/json`.
     UnsupportedMediaType,
     /// No such route.
@@ -68,6 +73,7 @@ impl ServerError {
             ServerError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ServerError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ServerError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ServerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::NotFound => StatusCode::NOT_FOUND,
             ServerError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -84,6 +90,7 @@ impl ServerError {
             ServerError::Invalid { .. } => "invalid_request",
             ServerError::TooLarge { .. } => "too_large",
             ServerError::RateLimited { .. } => "rate_limited",
+            ServerError::RequestTimeout { .. } => "request_timeout",
             ServerError::UnsupportedMediaType => "unsupported_media_type",
             ServerError::NotFound => "not_found",
             ServerError::MethodNotAllowed => "method_not_allowed",
@@ -105,6 +112,9 @@ impl fmt::Display for ServerError {
                 limit.burst,
                 retry_after.as_millis()
             ),
+            ServerError::RequestTimeout { after } => {
+                write!(f, "the body did not arrive within {} ms", after.as_millis())
+            }
             ServerError::UnsupportedMediaType => f.write_str("a push is sent as Content-Type: application/json"),
             ServerError::NotFound => f.write_str("no such route"),
             ServerError::MethodNotAllowed => f.write_str("the route does not take this method"),
@@ -145,6 +155,10 @@ impl IntoResponse for ServerError {
                 // Whole seconds, rounded up: waiting this long always finds a request free.
                 let seconds = retry_after.as_millis().div_ceil(1000).max(1);
                 return (status, [(axum::http::header::RETRY_AFTER, seconds.to_string())], axum::Json(body)).into_response();
+            }
+            ServerError::RequestTimeout { .. } => {
+                // The rest of the body is not waited for: the connection ends here.
+                return (status, [(axum::http::header::CONNECTION, "close")], axum::Json(body)).into_response();
             }
             _ => {}
         }

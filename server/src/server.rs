@@ -75,7 +75,16 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
     let committer = Committer::new(pool.clone());
     let tokens = Tokens::new(grants);
     let rate_limiter = config.rate_limit.map(|limit| RateLimiter::new(limit, tokens.len(), std::time::Instant::now()));
-    let app = App::new(AppInner { pool, tokens, limits: config.limits, rate_limiter, notices, committer, stopping });
+    let app = App::new(AppInner {
+        pool,
+        tokens,
+        limits: config.limits,
+        rate_limiter,
+        body_timeout: config.body_timeout,
+        notices,
+        committer,
+        stopping,
+    });
     let routes = router(app, &config.allow_origins);
 
     let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;
