@@ -129,4 +129,71 @@ mod tests {
         assert_eq!(tokens.tenants().len(), 2);
         assert!(!format!("{tokens:?}").contains("s1"));
     }
+
+    #[test]
+    fn secrets_compare_equal_exactly_when_every_byte_is() {
+        let secret = b"0123456789abcdef";
+        assert!(constant_time_eq(secret, b"0123456789abcdef"));
+        assert!(constant_time_eq(b"", b""));
+        for other in [
+            &b"x123456789abcdef"[..], // first byte
+            b"01234567x9abcdef",      // middle
+            b"0123456789abcdex",      // last
+            b"0123456789abcde",       // a prefix
+            b"0123456789abcdef0",     // longer
+            b"",
+            b"0123456789ABCDEF",
+        ] {
+            assert!(!constant_time_eq(secret, other), "{}", String::from_utf8_lossy(other));
+            assert!(!constant_time_eq(other, secret), "{}", String::from_utf8_lossy(other));
+        }
+        // Each bit counts.
+        for i in 0..secret.len() {
+            for bit in 0..8 {
+                let mut flipped = *secret;
+                flipped[i] ^= 1 << bit;
+                assert!(!constant_time_eq(secret, &flipped));
+            }
+        }
+    }
+
+    /// The body of `fn <name>` in this file.
+    fn body_of(name: &str) -> &'static str {
+        const SOURCE: &str = include_str!("auth.rs");
+        let start = SOURCE.find(&format!("fn {name}(")).unwrap_or_else(|| panic!("fn {name}"));
+        let open = start + SOURCE[start..].find('{').unwrap();
+        let mut depth = 0;
+        for (i, c) in SOURCE[open..].char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return &SOURCE[open..open + i + 1];
+                    }
+                }
+                _ => {}
+            }
+        }
+        panic!("fn {name} does not end");
+    }
+
+    #[test]
+    fn the_comparison_cannot_exit_early() {
+        // Past the length check, every byte is XORed in; nothing branches on a byte.
+        let compare = body_of("constant_time_eq");
+        let (length_check, rest) = compare.split_once("return false;").expect("the length check");
+        assert!(length_check.contains("a.len() != b.len()"), "{compare}");
+        for early in ["return", "break", "&&", "||", "==", ".all(", ".any(", ".position(", ".find(", "?", "if "] {
+            let rest = rest.replace("diff) == 0", "");
+            assert!(!rest.contains(early), "`{early}` in the comparison:\n{compare}");
+        }
+        assert!(rest.contains("fold(") && rest.contains("x ^ y") && rest.contains("black_box"), "{compare}");
+        // Looking a token up compares it with every secret, also after a match.
+        let grant = body_of("grant");
+        for early in ["return", "break", ".find(", ".position(", ".any(", "?"] {
+            assert!(!grant.contains(early), "`{early}` in the lookup:\n{grant}");
+        }
+        assert!(grant.contains("for ") && grant.contains("constant_time_eq(secret, presented)"), "{grant}");
+    }
 }
