@@ -68,14 +68,15 @@ pub struct Config {
     pub limits: Limits,
     /// Requests per bearer token (`None`: unlimited); [`RateLimit::default`] unless set.
     pub rate_limit: Option<RateLimit>,
-    /// How long a push's body may take to arrive, from the end of its headers; past it the
-    /// push is answered `408 request_timeout` and the connection closed.
-    pub body_timeout: Duration,
+    /// How long a request's headers may take to arrive (past it the connection is closed),
+    /// and then a push's body (past it the push is answered `408 request_timeout` and the
+    /// connection closed). An idle kept-alive connection is closed after it too.
+    pub read_timeout: Duration,
 }
 
-/// The default [`Config::body_timeout`]: 30 s (8 MiB, the default `maxBodyBytes`, at about
+/// The default [`Config::read_timeout`]: 30 s (8 MiB, the default `maxBodyBytes`, at about
 /// 2 Mbit/s).
-pub const DEFAULT_BODY_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the arguments were refused; the message says what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +104,7 @@ usage: annals-server --database-url URL --token SECRET=TENANT [--token SECRET=TE
                      [--listen 127.0.0.1:8787] [--allow-origin ORIGIN …]
                      [--max-body-bytes N] [--max-appends N] [--max-events N] [--max-event-bytes N]
                      [--rate-limit PER_SECOND,BURST | --rate-limit off]   (default 50,100 per token)
-                     [--body-timeout-ms N]   (default 30000)
+                     [--read-timeout-ms N]   (default 30000)
 environment: DATABASE_URL, ANNALS_TOKENS=\"s1=tenantA,s2=tenantB\", ANNALS_ALLOW_ORIGINS=\"o1,o2\",
              ANNALS_RATE_LIMIT=\"50,100\" or \"off\"
 (a flag wins over its variable)";
@@ -125,7 +126,7 @@ impl Config {
         let mut allow_origins = Vec::new();
         let mut limits = Limits::default();
         let mut rate_limit = None;
-        let mut body_timeout = DEFAULT_BODY_TIMEOUT;
+        let mut read_timeout = DEFAULT_READ_TIMEOUT;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -157,7 +158,7 @@ impl Config {
                 "--max-events" => limits.max_events = count(&flag, &value()?)?,
                 "--max-event-bytes" => limits.max_event_bytes = count(&flag, &value()?)?,
                 "--rate-limit" => rate_limit = Some(rate(&flag, &value()?)?),
-                "--body-timeout-ms" => body_timeout = Duration::from_millis(count(&flag, &value()?)? as u64),
+                "--read-timeout-ms" => read_timeout = Duration::from_millis(count(&flag, &value()?)? as u64),
                 other => return Err(invalid(format!("unknown argument {other:?}"))),
             }
         }
@@ -204,7 +205,7 @@ impl Config {
             allow_origins,
             limits,
             rate_limit,
-            body_timeout,
+            read_timeout,
         })
     }
 }
@@ -275,7 +276,7 @@ mod tests {
         assert_eq!(config.database_url, "postgres://x");
         assert_eq!(config.tokens, vec![TokenGrant { secret: "a==b".into(), tenant: "tenant A".into() }]);
         assert_eq!(config.limits.max_events, 5);
-        assert_eq!(config.body_timeout, Duration::from_secs(30));
+        assert_eq!(config.read_timeout, Duration::from_secs(30));
         assert_eq!(config.listen.port(), 0);
         let config = parse(&[], &[("ANNALS_TOKENS", "s1=a, s2=b"), ("DATABASE_URL", "postgres://y"), ("ANNALS_ALLOW_ORIGINS", "http://localhost:5173")]).unwrap();
         assert_eq!(config.tokens.iter().map(|t| t.tenant.as_str()).collect::<Vec<_>>(), ["a", "b"]);
@@ -310,7 +311,7 @@ mod tests {
             (&["--database-url", "u", "--token", "s=a", "--bogus"], "unknown argument"),
             (&["--database-url"], "needs a value"),
             (&["--database-url", "u", "--token", "s=a", "--rate-limit", "50"], "PER_SECOND,BURST"),
-            (&["--database-url", "u", "--token", "s=a", "--body-timeout-ms", "0"], "not a positive integer"),
+            (&["--database-url", "u", "--token", "s=a", "--read-timeout-ms", "0"], "not a positive integer"),
             (&["--database-url", "u", "--token", "s=a", "--rate-limit", "0,10"], "PER_SECOND,BURST"),
             (&["--database-url", "u", "--token", "s=a", "--rate-limit", "5,-1"], "PER_SECOND,BURST"),
         ];

@@ -42,8 +42,8 @@ pub struct AppInner {
     pub limits: Limits,
     /// Per-token rate limits (`None`: off).
     pub rate_limiter: Option<RateLimiter>,
-    /// How long a push's body may take to arrive.
-    pub body_timeout: Duration,
+    /// How long a push's body may take to arrive (its headers: the same, see `server::run`).
+    pub read_timeout: Duration,
     /// Head notices.
     pub notices: Notices,
     /// Pushes, committed in groups per tenant.
@@ -109,7 +109,7 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
     if !is_json {
         return Err(ServerError::UnsupportedMediaType);
     }
-    let bytes = read_body(body, &headers, app.limits, app.body_timeout).await?;
+    let bytes = read_body(body, &headers, app.limits, app.read_timeout).await?;
     let requests = decode_push(&bytes, &app.limits).map_err(|e| ServerError::from_decode(e, app.limits))?;
     let requests = Arc::new(requests);
     let result = app.committer.push(tenant.id, requests.clone()).await.map_err(pg::DbError::Shared)?;

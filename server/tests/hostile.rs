@@ -469,7 +469,7 @@ async fn ten_thousand_hostile_requests_get_4xx_and_write_nothing() {
     let server = ServerProcess::start(
         database(),
         &[(TOKEN_A, &a), (TOKEN_B, &b)],
-        &["--max-body-bytes", "65536", "--body-timeout-ms", "2000"],
+        &["--max-body-bytes", "65536", "--read-timeout-ms", "2000"],
     );
     let address = server.url.strip_prefix("http://").unwrap().to_owned();
     let client_a = Client::new(&server.url, Some(TOKEN_A));
@@ -594,6 +594,35 @@ async fn ten_thousand_hostile_requests_get_4xx_and_write_nothing() {
     }
     assert_eq!(slow_answers.get("408"), Some(&slow), "every slow body is answered 408: {slow_answers:?}");
 
+    // Slow headers: a request line and part of the headers, then nothing; or a connection
+    // that never says anything. The server closes them (or answers 408) once the read
+    // timeout has passed, instead of keeping them open for ever.
+    let mut slow_headers: BTreeMap<String, usize> = BTreeMap::new();
+    let heads = futures::future::join_all((0..8).map(|i| {
+        let address = address.clone();
+        async move {
+            let mut stream = TcpStream::connect(&address).await.unwrap();
+            if i % 2 == 0 {
+                stream.write_all(b"POST /v1/push HTTP/1.1\r\nhost: x\r\ncontent-type: appl").await.unwrap();
+            }
+            let mut buffer = Vec::new();
+            let read = tokio::time::timeout(HANG, stream.read_to_end(&mut buffer)).await;
+            assert!(read.is_ok(), "a connection with slow headers was held past {} s", HANG.as_secs());
+            parse(&buffer)
+        }
+    }))
+    .await;
+    for answer in heads {
+        let key = match answer {
+            Answer::Reply { status, .. } => {
+                assert!((400..500).contains(&status), "slow headers: {status}");
+                status.to_string()
+            }
+            Answer::Closed => "closed".to_string(),
+        };
+        *slow_headers.entry(key).or_default() += 1;
+    }
+
     // Still alive and serving, and nothing was written.
     let health = client_a.send(client_a.build(reqwest::Method::GET, "/v1/health")).await;
     assert_eq!(health.status, 200);
@@ -605,15 +634,19 @@ async fn ten_thousand_hostile_requests_get_4xx_and_write_nothing() {
     let five_xx: usize = statuses.iter().filter(|(s, _)| s.starts_with('5')).map(|(_, n)| n).sum();
     assert_eq!(five_xx, 0);
 
-    let total = requests.len() + slow;
-    println!("{total} requests in {:.1} s: {by_category:?}; statuses {statuses:?}; slow bodies {slow_answers:?}; below HTTP: {raw_bare} bare 4xx, {raw_closed} closed", elapsed.as_secs_f64());
+    let total = requests.len() + slow + 8;
+    println!("{total} requests in {:.1} s: {by_category:?}; statuses {statuses:?}; slow bodies {slow_answers:?}; slow headers {slow_headers:?}; below HTTP: {raw_bare} bare 4xx, {raw_closed} closed", elapsed.as_secs_f64());
     let categories = by_category.iter().map(|(c, n)| format!("{c} {n}")).collect::<Vec<_>>().join(", ");
     let status_list = statuses.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(", ");
     let row = json!({
         "order": 50,
         "what": "Hostile requests to annals-server (`server/tests/hostile.rs`, raw TCP, seeded): bad and truncated JSON, wrong types and values at every field (huge and negative numbers, floats, 2^64, huge strings, deep nesting, invalid UTF-8), unknown and forged fields, replayed ids with other content, expected-version games, another tenant's streams and ids, wrong content types, bad methods, paths and queries, bad tokens, oversized headers and bodies, slow bodies; each must get a 4xx with a JSON error (or, for a well-formed push, every append refused or a repeat), never a 5xx, and write nothing (PostgreSQL compared before and after)",
-        "tried": format!("{} requests (seed {seed}): {categories}; slow bodies {slow}", total.to_string()),
-        "result": format!("statuses {status_list}; slow bodies {}; below HTTP {raw_bare} bare 4xx and {raw_closed} closed; {refused_pushes} well-formed pushes refused; 5xx: {five_xx}; writes: {writes}", slow_answers.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(", ")),
+        "tried": format!("{total} requests (seed {seed}): {categories}; slow bodies {slow}; slow headers 8"),
+        "result": format!(
+            "statuses {status_list}; slow bodies {}; slow headers {}; below HTTP {raw_bare} bare 4xx and {raw_closed} closed; {refused_pushes} well-formed pushes refused; 5xx: {five_xx}; writes: {writes}",
+            slow_answers.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(", "),
+            slow_headers.iter().map(|(s, n)| format!("{s}: {n}")).collect::<Vec<_>>().join(", ")
+        ),
     });
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/reliability/rows");
     std::fs::create_dir_all(&dir).unwrap();
