@@ -124,8 +124,8 @@ fn is_sql(text: &str) -> bool {
 /// The string literal starting at `text[0]` (`"…"` or `r#"…"#`): its contents and length.
 fn literal(text: &str) -> Option<(String, usize)> {
     let bytes = text.as_bytes();
-    if text.starts_with('r') {
-        let hashes = text[1..].chars().take_while(|&c| c == '#').count();
+    if let Some(after_r) = text.strip_prefix('r') {
+        let hashes = after_r.chars().take_while(|&c| c == '#').count();
         let open = 1 + hashes;
         if bytes.get(open) != Some(&b'"') {
             return None;
