@@ -27,8 +27,9 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# The server lets the demo's origin call it (CORS) and knows the demo's token.
-ANNALS_TOKENS="$token=demo" ANNALS_ALLOW_ORIGINS="http://127.0.0.1:$port" PORT=$sync_port \
+# The server lets the demo's origin call it (CORS) and knows the demo's token. No rate limit:
+# one local user whose tabs share the token (the limit guards a shared server).
+ANNALS_TOKENS="$token=demo" ANNALS_ALLOW_ORIGINS="http://127.0.0.1:$port" ANNALS_RATE_LIMIT=off PORT=$sync_port \
   bash scripts/server.sh &
 server_pid=$!
 healthy() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://127.0.0.1:$sync_port/v1/health"; }

@@ -11,11 +11,14 @@ const faults = json('faults.json');
 const invalid = json('invalid-calls.json');
 const invalidIdb = json('invalid-calls-idb.json');
 const stress = json('stress.json');
-const fuzz = json('fuzz.json');
+// The core's targets (tests/fuzz_corpus.rs) and the server's (server/tests/fuzz_corpus.rs).
+const fuzzParts = [json('fuzz.json'), json('fuzz-server.json')].filter(Boolean);
+const fuzz = fuzzParts.length ? { targets: Object.assign({}, ...fuzzParts.map((f) => f.targets)) } : undefined;
 // What each fuzz target feeds the core, for the table.
 const fuzzTargets = {
   validate_input: 'arbitrary appends (names, JSON values, ids, expected versions, maxEventBytes) against a reference',
   decode_stored_record: 'arbitrary raw fields of a stored event record through RecordedEvent::from_stored',
+  decode_push: 'any bytes as the body of a push through the server\'s decoder (annals_server::wire::decode_push) under small or default limits: a decoded push is within the limits and decodes again to the same requests once written back; every refusal a typed DecodeError; a body over maxBodyBytes TooLarge',
 };
 const crash = json('crash.json');
 const quota = json('quota.json');

@@ -18,44 +18,16 @@ mod json_text;
 #[path = "../fuzz/checks/decode_stored_record.rs"]
 mod decode_stored_record;
 
-use std::path::{Path, PathBuf};
+#[allow(dead_code)]
+#[path = "../fuzz/checks/replay.rs"]
+mod replay;
+
+use std::path::Path;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// The files of `fuzz/corpus/<target>`, in name order.
-fn corpus(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(ROOT).join("fuzz/corpus").join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("a corpus entry").path())
-        .filter(|path| path.is_file())
-        .collect();
-    files.sort();
-    files
-}
-
-/// The number under `key` in `target`'s entry of `fuzz/runs.json`.
-fn recorded(runs: &str, target: &str, key: &str) -> u64 {
-    let entry = runs
-        .split_once(&format!("\"{target}\""))
-        .and_then(|(_, rest)| rest.split_once('}'))
-        .map(|(entry, _)| entry)
-        .unwrap_or_else(|| panic!("fuzz/runs.json has no run of {target}"));
-    let number = entry
-        .split_once(&format!("\"{key}\""))
-        .and_then(|(_, rest)| rest.trim_start().strip_prefix(':'))
-        .map(|rest| rest.trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap_or(""))
-        .unwrap_or_else(|| panic!("fuzz/runs.json: {target} has no {key}"));
-    number.parse().unwrap_or_else(|_| panic!("fuzz/runs.json: {target}.{key} is not a count"))
-}
-
-/// One target's figures, as they go into `fuzz.json`.
-fn figures(runs: &str, target: &str, files: usize) -> String {
-    let seconds = recorded(runs, target, "secondsFuzzed");
-    let execs = recorded(runs, target, "execs");
-    assert!(seconds >= 600, "{target} was fuzzed {seconds} s, less than 10 minutes");
-    assert!(execs > 0, "{target}: no executions recorded");
-    format!("\"{target}\":{{\"corpusFiles\":{files},\"secondsFuzzed\":{seconds},\"execs\":{execs}}}")
+fn corpus(target: &str) -> Vec<std::path::PathBuf> {
+    replay::corpus(Path::new(ROOT), target)
 }
 
 /// Replays `validate_input`'s corpus; the number of files replayed.
@@ -102,16 +74,10 @@ fn fuzz_corpus_replays_clean() {
     let runs = std::fs::read_to_string(Path::new(ROOT).join("fuzz/runs.json"))
         .expect("fuzz/runs.json");
     let targets = [
-        figures(&runs, "validate_input", replay_validate_input()),
-        figures(&runs, "decode_stored_record", replay_decode_stored_record()),
+        replay::figures(&runs, "validate_input", replay_validate_input()),
+        replay::figures(&runs, "decode_stored_record", replay_decode_stored_record()),
     ];
-    let dir = Path::new(ROOT).join("target/reliability");
-    std::fs::create_dir_all(&dir).expect("create target/reliability");
-    std::fs::write(
-        dir.join("fuzz.json"),
-        format!("{{\"targets\":{{{}}}}}\n", targets.join(",")),
-    )
-    .expect("write fuzz.json");
+    replay::write_figures(Path::new(ROOT), "fuzz.json", &targets);
 }
 
 /// The replay's JSON oracle writes numbers as JavaScript does.

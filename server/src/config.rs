@@ -2,8 +2,11 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use annals::core::{validate_name, DEFAULT_MAX_EVENT_BYTES};
+
+pub use crate::rate::RateLimit;
 
 /// How much one push may carry. Over `max_body_bytes`, `max_appends` or `max_events` a push
 /// is answered `413 too_large` with these limits; an event over `max_event_bytes` is invalid
@@ -63,7 +66,17 @@ pub struct Config {
     pub allow_origins: Vec<String>,
     /// Push limits.
     pub limits: Limits,
+    /// Requests per bearer token (`None`: unlimited); [`RateLimit::default`] unless set.
+    pub rate_limit: Option<RateLimit>,
+    /// How long a request's headers may take to arrive (past it the connection is closed),
+    /// and then a push's body (past it the push is answered `408 request_timeout` and the
+    /// connection closed). An idle kept-alive connection is closed after it too.
+    pub read_timeout: Duration,
 }
+
+/// The default [`Config::read_timeout`]: 30 s (8 MiB, the default `maxBodyBytes`, at about
+/// 2 Mbit/s).
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the arguments were refused; the message says what to change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +103,10 @@ pub const USAGE: &str = "\
 usage: annals-server --database-url URL --token SECRET=TENANT [--token SECRET=TENANT …]
                      [--listen 127.0.0.1:8787] [--allow-origin ORIGIN …]
                      [--max-body-bytes N] [--max-appends N] [--max-events N] [--max-event-bytes N]
-environment: DATABASE_URL, ANNALS_TOKENS=\"s1=tenantA,s2=tenantB\", ANNALS_ALLOW_ORIGINS=\"o1,o2\"
+                     [--rate-limit PER_SECOND,BURST | --rate-limit off]   (default 50,100 per token)
+                     [--read-timeout-ms N]   (default 30000)
+environment: DATABASE_URL, ANNALS_TOKENS=\"s1=tenantA,s2=tenantB\", ANNALS_ALLOW_ORIGINS=\"o1,o2\",
+             ANNALS_RATE_LIMIT=\"50,100\" or \"off\"
 (a flag wins over its variable)";
 
 fn invalid(message: impl Into<String>) -> ConfigError {
@@ -109,6 +125,8 @@ impl Config {
         let mut tokens = Vec::new();
         let mut allow_origins = Vec::new();
         let mut limits = Limits::default();
+        let mut rate_limit = None;
+        let mut read_timeout = DEFAULT_READ_TIMEOUT;
         let mut args = args.into_iter();
         while let Some(arg) = args.next() {
             let (flag, inline) = match arg.split_once('=') {
@@ -139,6 +157,8 @@ impl Config {
                 "--max-appends" => limits.max_appends = count(&flag, &value()?)?,
                 "--max-events" => limits.max_events = count(&flag, &value()?)?,
                 "--max-event-bytes" => limits.max_event_bytes = count(&flag, &value()?)?,
+                "--rate-limit" => rate_limit = Some(rate(&flag, &value()?)?),
+                "--read-timeout-ms" => read_timeout = Duration::from_millis(count(&flag, &value()?)? as u64),
                 other => return Err(invalid(format!("unknown argument {other:?}"))),
             }
         }
@@ -156,6 +176,13 @@ impl Config {
                 }
             }
         }
+        let rate_limit = match rate_limit {
+            Some(limit) => limit,
+            None => match env("ANNALS_RATE_LIMIT").filter(|s| !s.trim().is_empty()) {
+                Some(text) => rate("ANNALS_RATE_LIMIT", &text)?,
+                None => Some(RateLimit::default()),
+            },
+        };
         let database_url = database_url
             .or_else(|| env("DATABASE_URL").filter(|s| !s.is_empty()))
             .ok_or_else(|| invalid("no database: give --database-url URL or set DATABASE_URL"))?;
@@ -177,6 +204,8 @@ impl Config {
             tokens,
             allow_origins,
             limits,
+            rate_limit,
+            read_timeout,
         })
     }
 }
@@ -204,6 +233,19 @@ fn origin(text: &str) -> Result<String, ConfigError> {
     } else {
         Err(invalid(format!("--allow-origin {text:?}: an origin is scheme://host[:port], no path")))
     }
+}
+
+/// `PER_SECOND,BURST` (positive integers) or `off`.
+fn rate(flag: &str, text: &str) -> Result<Option<RateLimit>, ConfigError> {
+    let text = text.trim();
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    let positive = |s: &str| s.trim().parse::<u32>().ok().filter(|&n| n > 0);
+    text.split_once(',')
+        .and_then(|(rate, burst)| Some(RateLimit { per_second: positive(rate)?, burst: positive(burst)? }))
+        .map(Some)
+        .ok_or_else(|| invalid(format!("{flag} {text:?}: not PER_SECOND,BURST (positive integers, such as 50,100) or off")))
 }
 
 fn count(flag: &str, text: &str) -> Result<usize, ConfigError> {
@@ -234,11 +276,24 @@ mod tests {
         assert_eq!(config.database_url, "postgres://x");
         assert_eq!(config.tokens, vec![TokenGrant { secret: "a==b".into(), tenant: "tenant A".into() }]);
         assert_eq!(config.limits.max_events, 5);
+        assert_eq!(config.read_timeout, Duration::from_secs(30));
         assert_eq!(config.listen.port(), 0);
         let config = parse(&[], &[("ANNALS_TOKENS", "s1=a, s2=b"), ("DATABASE_URL", "postgres://y"), ("ANNALS_ALLOW_ORIGINS", "http://localhost:5173")]).unwrap();
         assert_eq!(config.tokens.iter().map(|t| t.tenant.as_str()).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(config.allow_origins, ["http://localhost:5173"]);
         assert_eq!(config.listen.to_string(), "127.0.0.1:8787");
+        // The rate limit: 50/s, bursts of 100 by default; the variable, or the flag over it.
+        assert_eq!(config.rate_limit, Some(RateLimit { per_second: 50, burst: 100 }));
+        let base = [("ANNALS_TOKENS", "s=t"), ("DATABASE_URL", "postgres://y")];
+        let with = |args: &[&str], rate: Option<&str>| {
+            let mut env = base.to_vec();
+            env.extend(rate.map(|r| ("ANNALS_RATE_LIMIT", r)));
+            parse(args, &env).unwrap().rate_limit
+        };
+        assert_eq!(with(&[], Some("5, 7")), Some(RateLimit { per_second: 5, burst: 7 }));
+        assert_eq!(with(&[], Some("OFF")), None);
+        assert_eq!(with(&["--rate-limit", "off"], Some("5,7")), None);
+        assert_eq!(with(&["--rate-limit=2,3"], Some("off")), Some(RateLimit { per_second: 2, burst: 3 }));
     }
 
     #[test]
@@ -255,6 +310,10 @@ mod tests {
             (&["--database-url", "u", "--token", "s=a", "--allow-origin", "http://a/"], "an origin is"),
             (&["--database-url", "u", "--token", "s=a", "--bogus"], "unknown argument"),
             (&["--database-url"], "needs a value"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "50"], "PER_SECOND,BURST"),
+            (&["--database-url", "u", "--token", "s=a", "--read-timeout-ms", "0"], "not a positive integer"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "0,10"], "PER_SECOND,BURST"),
+            (&["--database-url", "u", "--token", "s=a", "--rate-limit", "5,-1"], "PER_SECOND,BURST"),
         ];
         for (args, expected) in cases {
             match parse(args, &[]) {

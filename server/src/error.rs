@@ -2,12 +2,13 @@
 //! body `{ "error": <stable code>, "message": …, … }` (`docs/sync.md`).
 
 use std::fmt;
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::config::Limits;
+use crate::config::{Limits, RateLimit};
 use crate::pg::DbError;
 use crate::wire::DecodeError;
 
@@ -29,6 +30,18 @@ pub enum ServerError {
         message: String,
         /// The limits, for the client to adopt.
         limits: Limits,
+    },
+    /// The token made more requests than its rate limit allows.
+    RateLimited {
+        /// How long until the token may make a request again.
+        retry_after: Duration,
+        /// The limit.
+        limit: RateLimit,
+    },
+    /// The body did not arrive in time.
+    RequestTimeout {
+        /// The time it had.
+        after: Duration,
     },
     /// A push whose body is not declared `application/json`.
     UnsupportedMediaType,
@@ -59,6 +72,8 @@ impl ServerError {
             ServerError::Unauthorized => StatusCode::UNAUTHORIZED,
             ServerError::Invalid { .. } => StatusCode::BAD_REQUEST,
             ServerError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ServerError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServerError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ServerError::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ServerError::NotFound => StatusCode::NOT_FOUND,
             ServerError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -74,6 +89,8 @@ impl ServerError {
             ServerError::Unauthorized => "unauthorized",
             ServerError::Invalid { .. } => "invalid_request",
             ServerError::TooLarge { .. } => "too_large",
+            ServerError::RateLimited { .. } => "rate_limited",
+            ServerError::RequestTimeout { .. } => "request_timeout",
             ServerError::UnsupportedMediaType => "unsupported_media_type",
             ServerError::NotFound => "not_found",
             ServerError::MethodNotAllowed => "method_not_allowed",
@@ -88,6 +105,16 @@ impl fmt::Display for ServerError {
             ServerError::Unauthorized => f.write_str("a bearer token the server knows is required"),
             ServerError::Invalid { field, message } => write!(f, "{field}: {message}"),
             ServerError::TooLarge { message, .. } => f.write_str(message),
+            ServerError::RateLimited { retry_after, limit } => write!(
+                f,
+                "over the rate limit of this token ({} per second, bursts of {}); retry in {} ms",
+                limit.per_second,
+                limit.burst,
+                retry_after.as_millis()
+            ),
+            ServerError::RequestTimeout { after } => {
+                write!(f, "the body did not arrive within {} ms", after.as_millis())
+            }
             ServerError::UnsupportedMediaType => f.write_str("a push is sent as Content-Type: application/json"),
             ServerError::NotFound => f.write_str("no such route"),
             ServerError::MethodNotAllowed => f.write_str("the route does not take this method"),
@@ -123,6 +150,16 @@ impl IntoResponse for ServerError {
         match &self {
             ServerError::Invalid { field, .. } => body["field"] = json!(field),
             ServerError::TooLarge { limits, .. } => body["limits"] = json!(limits),
+            ServerError::RateLimited { retry_after, .. } => {
+                body["retryAfterMs"] = json!(retry_after.as_millis() as u64);
+                // Whole seconds, rounded up: waiting this long always finds a request free.
+                let seconds = retry_after.as_millis().div_ceil(1000).max(1);
+                return (status, [(axum::http::header::RETRY_AFTER, seconds.to_string())], axum::Json(body)).into_response();
+            }
+            ServerError::RequestTimeout { .. } => {
+                // The rest of the body is not waited for: the connection ends here.
+                return (status, [(axum::http::header::CONNECTION, "close")], axum::Json(body)).into_response();
+            }
             _ => {}
         }
         (status, axum::Json(body)).into_response()

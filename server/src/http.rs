@@ -24,6 +24,7 @@ use crate::config::Limits;
 use crate::error::ServerError;
 use crate::notices::Notices;
 use crate::pg;
+use crate::rate::RateLimiter;
 use crate::wire::{decode_push, encode};
 
 /// What every handler shares.
@@ -39,6 +40,10 @@ pub struct AppInner {
     pub tokens: Tokens,
     /// Push limits.
     pub limits: Limits,
+    /// Per-token rate limits (`None`: off).
+    pub rate_limiter: Option<RateLimiter>,
+    /// How long a push's body may take to arrive (its headers: the same, see `server::run`).
+    pub read_timeout: Duration,
     /// Head notices.
     pub notices: Notices,
     /// Pushes, committed in groups per tenant.
@@ -104,7 +109,7 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
     if !is_json {
         return Err(ServerError::UnsupportedMediaType);
     }
-    let bytes = read_body(body, &headers, app.limits).await?;
+    let bytes = read_body(body, &headers, app.limits, app.read_timeout).await?;
     let requests = decode_push(&bytes, &app.limits).map_err(|e| ServerError::from_decode(e, app.limits))?;
     let requests = Arc::new(requests);
     let result = app.committer.push(tenant.id, requests.clone()).await.map_err(pg::DbError::Shared)?;
@@ -114,11 +119,13 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
 }
 
 /// The body, refused with `413` past `limits.max_body_bytes` (without reading it when its
-/// declared length is already over).
-async fn read_body(body: Body, headers: &HeaderMap, limits: Limits) -> Result<bytes::Bytes, ServerError> {
+/// declared length is already over), and with `408` when it has not all arrived within
+/// `timeout` (a client that sends headers and then stalls or trickles holds no connection
+/// for long; no PostgreSQL connection is taken before the body is in).
+async fn read_body(body: Body, headers: &HeaderMap, limits: Limits, timeout: Duration) -> Result<bytes::Bytes, ServerError> {
     let max = limits.max_body_bytes;
     let too_large = || ServerError::TooLarge {
-        message: format!("the body is over {max} bytes"),
+        message: crate::wire::decode::body_too_large(max),
         limits,
     };
     let declared = headers
@@ -128,7 +135,10 @@ async fn read_body(body: Body, headers: &HeaderMap, limits: Limits) -> Result<by
     if declared.is_some_and(|n| n > max as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, max).collect().await {
+    let collected = tokio::time::timeout(timeout, Limited::new(body, max).collect())
+        .await
+        .map_err(|_| ServerError::RequestTimeout { after: timeout })?;
+    match collected {
         Ok(collected) => Ok(collected.to_bytes()),
         Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
         Err(e) => Err(ServerError::Invalid { field: "body".into(), message: format!("could not be read: {e}") }),
@@ -150,9 +160,10 @@ fn pull_query(query: Option<&str>) -> Result<(u64, u64), ServerError> {
         if slot.is_some() {
             return Err(invalid("is given twice".into()));
         }
-        let n = value
-            .parse::<u64>()
-            .ok()
+        // Decimal digits only (`u64::from_str` would take a leading `+`).
+        let n = Some(value)
+            .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|v| v.parse::<u64>().ok())
             .filter(|&n| n as f64 <= MAX_SAFE_INTEGER)
             .ok_or_else(|| invalid(format!("{value:?} is not an integer from 0 to 2^53 - 1")))?;
         *slot = Some(n);
@@ -227,6 +238,9 @@ mod tests {
         assert_eq!(pull_query(Some("after=12&limit=5")).unwrap(), (12, 5));
         for (query, field) in [
             ("after=-1", "after"),
+            ("after=+1", "after"),
+            ("limit=+5", "limit"),
+            ("after=", "after"),
             ("after=x", "after"),
             ("after=9007199254740992", "after"),
             ("limit=0", "limit"),

@@ -9,6 +9,7 @@ pub mod error;
 pub mod http;
 pub mod notices;
 pub mod pg;
+pub mod rate;
 pub mod server;
 pub mod wire;
 

@@ -3,6 +3,12 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use std::time::Duration;
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
@@ -12,6 +18,7 @@ use crate::config::Config;
 use crate::http::{router, App, AppInner};
 use crate::notices::{self, Notices};
 use crate::pg;
+use crate::rate::RateLimiter;
 
 /// How many PostgreSQL connections requests share.
 pub const POOL_SIZE: usize = 16;
@@ -72,7 +79,18 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
     let notices = Notices::default();
     let listener_task = tokio::spawn(notices::listen(config.database_url.clone(), notices.clone(), stopping.clone()));
     let committer = Committer::new(pool.clone());
-    let app = App::new(AppInner { pool, tokens: Tokens::new(grants), limits: config.limits, notices, committer, stopping });
+    let tokens = Tokens::new(grants);
+    let rate_limiter = config.rate_limit.map(|limit| RateLimiter::new(limit, tokens.len(), std::time::Instant::now()));
+    let app = App::new(AppInner {
+        pool,
+        tokens,
+        limits: config.limits,
+        rate_limiter,
+        read_timeout: config.read_timeout,
+        notices,
+        committer,
+        stopping,
+    });
     let routes = router(app, &config.allow_origins);
 
     let listener = TcpListener::bind(config.listen).await.map_err(StartError::Listen)?;
@@ -82,11 +100,45 @@ pub async fn run(config: Config, stop: impl Future<Output = ()> + Send + 'static
         stop.await;
         let _ = stopping_sender.send(true);
     };
-    // Replies go out at once (no Nagle delay behind the client's delayed ACK).
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(listener, routes).with_graceful_shutdown(shutdown).await.map_err(StartError::Listen)?;
+    serve(listener, routes, config.read_timeout, shutdown).await;
     let _ = listener_task.await;
     Ok(())
+}
+
+/// Serves `routes` on `listener` until `shutdown` completes, then stops accepting and waits for
+/// the connections to finish. A request's headers must arrive within `read_timeout`, else the
+/// connection is closed (hyper's header read timeout: `axum::serve` sets no timer for it, so a
+/// client that sends half its headers, or nothing, would hold its connection for ever).
+async fn serve(listener: TcpListener, routes: Router, read_timeout: Duration, shutdown: impl Future<Output = ()>) {
+    // HTTP/1.1, as axum::serve spoke it with axum's default features (HTTP/2 comes through
+    // a TLS-terminating proxy in front, if at all).
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(read_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let tcp = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((tcp, _)) => tcp,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset before it was accepted:
+                    // wait a little rather than spin.
+                    eprintln!("annals-server: accept: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        // Replies go out at once (no Nagle delay behind the client's delayed ACK).
+        let _ = tcp.set_nodelay(true);
+        let connection = builder.serve_connection(TokioIo::new(tcp), TowerToHyperService::new(routes.clone()));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A connection's own failure (a reset, a malformed request) ends only it.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
 }

@@ -15,6 +15,10 @@
 //     tokens: { 'secret-1': 'tenantA' },         // required: bearer token → tenant
 //     allowOrigins: ['http://127.0.0.1:5173'],   // optional CORS origins (default none)
 //     limits: { maxBodyBytes, maxAppends, maxEvents, maxEventBytes },  // optional
+//     rateLimit: '50,100',                       // optional: ANNALS_RATE_LIMIT, requests per
+//                                                // second and burst per token, or 'off'
+//                                                // (default 'off': suites measure sync, not
+//                                                // the limiter; the server's own default is 50,100)
 //     port: 0,                                   // optional; 0 (default): any free port
 //     release: false,                            // optional; true: the optimised build
 //   });                                          // { url, pid, stop(), kill() }
@@ -184,6 +188,7 @@ export async function startServer({
   tokens,
   allowOrigins = [],
   limits = {},
+  rateLimit = 'off',
   port = 0,
   release = false,
 } = {}) {
@@ -203,6 +208,7 @@ export async function startServer({
   delete env.ANNALS_TOKENS;
   delete env.DATABASE_URL;
   delete env.ANNALS_ALLOW_ORIGINS;
+  env.ANNALS_RATE_LIMIT = String(rateLimit);
   const child = spawn(binary, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? signal)));
   const dog = watchdog(`kill -9 ${child.pid} 2>/dev/null`);

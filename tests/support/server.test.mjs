@@ -1,5 +1,5 @@
 // tests/support/server.mjs works as documented: a cluster and two servers on it, push and
-// pull, a notice across processes, a PostgreSQL restart, a graceful stop, cleanup.
+// pull, a notice across processes, a PostgreSQL restart, a graceful stop, cleanup, the rate limit option.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -67,4 +67,25 @@ test('startPostgres and startServer: push, pull, notices, restart, stop', async 
   await b.kill();
   await pg.stop();
   assert.equal(fs.existsSync(pg.dir), false, 'the cluster directory is gone');
+});
+
+test('startServer: rateLimit reaches the server; off by default', async () => {
+  const pg = await startPostgres({ settings: { fsync: 'off' } });
+  const limited = await startServer({ databaseUrl: pg.url, tokens: { s1: 'shop' }, rateLimit: '1,2' });
+  const free = await startServer({ databaseUrl: pg.url, tokens: { s1: 'shop' } });
+  try {
+    const pull = (server) => fetch(`${server.url}/v1/pull`, { headers: { authorization: 'Bearer s1' } });
+    assert.deepEqual([(await pull(limited)).status, (await pull(limited)).status], [200, 200]);
+    const over = await pull(limited);
+    assert.equal(over.status, 429);
+    assert.equal(over.headers.get('retry-after'), '1');
+    const body = await over.json();
+    assert.equal(body.error, 'rate_limited');
+    assert.ok(body.retryAfterMs > 0 && body.retryAfterMs <= 1000, `retryAfterMs ${body.retryAfterMs}`);
+    for (let i = 0; i < 120; i++) assert.equal((await pull(free)).status, 200, `request ${i} without a limit`);
+  } finally {
+    await limited.stop();
+    await free.stop();
+    await pg.stop();
+  }
 });

@@ -111,10 +111,14 @@ impl Visitor<'_> for ExpectedVisitor {
 }
 
 /// The appends of a push, validated with the core's rules under `limits`, in order. Refused
-/// whole: `Invalid` for anything malformed or invalid, `TooLarge` for more than
-/// `limits.max_appends` appends or `limits.max_events` events (the body's size is the
-/// caller's to check).
+/// whole: `TooLarge` for a body over `limits.max_body_bytes` (the HTTP layer stops reading
+/// there already; the decoder holds the rule for every caller), for more than
+/// `limits.max_appends` appends or `limits.max_events` events; `Invalid` for anything
+/// malformed or invalid.
 pub fn decode_push(body: &[u8], limits: &Limits) -> Result<Vec<AppendRequest>, DecodeError> {
+    if body.len() > limits.max_body_bytes {
+        return Err(DecodeError::TooLarge { message: body_too_large(limits.max_body_bytes) });
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     // Event data nests as deep as the core allows; `Json` bounds the recursion itself.
     de.disable_recursion_limit();
@@ -169,6 +173,11 @@ pub fn decode_push(body: &[u8], limits: &Limits) -> Result<Vec<AppendRequest>, D
             })
         })
         .collect()
+}
+
+/// The message of a body over `max` bytes.
+pub fn body_too_large(max: usize) -> String {
+    format!("the body is over {max} bytes")
 }
 
 fn invalid(field: String, message: String) -> DecodeError {
@@ -293,5 +302,16 @@ mod tests {
         assert!(matches!(decode_push(&push(&[one(1), one(2), one(3)].join(",")), &limits), Err(DecodeError::TooLarge { .. })));
         let four = [1, 2, 3, 4].map(|n| event(&id(n), "1")).join(",");
         assert!(matches!(decode_push(&push(&append("s", "0", &four)), &limits), Err(DecodeError::TooLarge { .. })));
+    }
+
+    #[test]
+    fn a_body_over_max_body_bytes_is_too_large_whatever_it_holds() {
+        let body = push(&append("s", "0", &event(ID, "1")));
+        let at = Limits { max_body_bytes: body.len(), ..Limits::default() };
+        assert!(decode_push(&body, &at).is_ok());
+        let under = Limits { max_body_bytes: body.len() - 1, ..Limits::default() };
+        assert!(matches!(decode_push(&body, &under), Err(DecodeError::TooLarge { .. })));
+        // Even garbage: the size is refused before anything is parsed.
+        assert!(matches!(decode_push(&[b'{'; 10], &Limits { max_body_bytes: 9, ..Limits::default() }), Err(DecodeError::TooLarge { .. })));
     }
 }

@@ -17,14 +17,24 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     /// Starts `annals-server --listen 127.0.0.1:0 --database-url DATABASE` with `tokens`
-    /// (`(secret, tenant)`) and `args`, and waits for it to listen.
+    /// (`(secret, tenant)`) and `args`, and waits for it to listen. Without a `--rate-limit`
+    /// in `args`, the rate limit is off: tests and benchmarks that push and poll as fast as
+    /// they can measure sync, not the limiter (its tests set one).
     pub fn start(database: &str, tokens: &[(&str, &str)], args: &[&str]) -> ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_annals-server"));
         command.args(["--listen", "127.0.0.1:0", "--database-url", database]);
         for (secret, tenant) in tokens {
             command.arg("--token").arg(format!("{secret}={tenant}"));
         }
-        command.args(args).env_remove("ANNALS_TOKENS").env_remove("DATABASE_URL").env_remove("ANNALS_ALLOW_ORIGINS");
+        if !args.iter().any(|a| a.starts_with("--rate-limit")) {
+            command.args(["--rate-limit", "off"]);
+        }
+        command
+            .args(args)
+            .env_remove("ANNALS_TOKENS")
+            .env_remove("DATABASE_URL")
+            .env_remove("ANNALS_ALLOW_ORIGINS")
+            .env_remove("ANNALS_RATE_LIMIT");
         let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("spawn annals-server");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
