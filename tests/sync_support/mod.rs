@@ -154,6 +154,22 @@ impl Server {
     }
 }
 
+thread_local! {
+    /// The test's clock, in ms: advanced only by sleeps that end ([`Link::sleep`]) and by
+    /// [`advance_clock`]. One per test thread.
+    static NOW: Cell<f64> = const { Cell::new(1_764_374_400_000.0) };
+}
+
+/// The test clock's time (a [`StoreConfig::now`]).
+pub fn test_now() -> f64 {
+    NOW.with(|n| n.get())
+}
+
+/// Moves the test clock `ms` on.
+pub fn advance_clock(ms: f64) {
+    NOW.with(|n| n.set(n.get() + ms));
+}
+
 /// A device's connection to the server, for devices storing payloads as `P`.
 #[derive(Debug)]
 pub struct Link<P = Value> {
@@ -170,6 +186,10 @@ pub struct Link<P = Value> {
     pub requests: Cell<u64>,
     /// The notice stream fails at once (push and pull still work).
     pub notices_fail: Cell<bool>,
+    /// The next requests (push or pull) are answered 429, each asking for this wait (ms).
+    pub rate_limits: RefCell<VecDeque<u64>>,
+    /// Every request that reached the link: its kind and the test clock's time.
+    pub log: RefCell<Vec<(&'static str, f64)>>,
     payload: std::marker::PhantomData<P>,
 }
 
@@ -184,17 +204,24 @@ impl<P> Link<P> {
             clock: Notifier::default(),
             requests: Cell::new(0),
             notices_fail: Cell::new(false),
+            rate_limits: RefCell::default(),
+            log: RefCell::default(),
             payload: std::marker::PhantomData,
         }
     }
 
-    fn reach(&self) -> Result<(), SyncError> {
+    fn reach(&self, kind: &'static str) -> Result<(), SyncError> {
         self.requests.set(self.requests.get() + 1);
-        if self.online.get() {
-            Ok(())
-        } else {
-            Err(SyncError::new(SyncErrorCode::Network, "offline"))
+        if !self.online.get() {
+            return Err(SyncError::new(SyncErrorCode::Network, "offline"));
         }
+        self.log.borrow_mut().push((kind, test_now()));
+        if kind != "notice" {
+            if let Some(ms) = self.rate_limits.borrow_mut().pop_front() {
+                return Err(SyncError::rate_limited("429", ms));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -202,7 +229,7 @@ impl<P: TestPayload> Transport for Link<P> {
     type Payload = P;
 
     async fn push(&self, appends: &[PendingAppend<P>]) -> Result<PushReply, SyncError> {
-        self.reach()?;
+        self.reach("push")?;
         if let Some(limits) = self.too_large.borrow_mut().pop_front() {
             return Err(SyncError { limits, ..SyncError::new(SyncErrorCode::TooLarge, "413") });
         }
@@ -215,12 +242,12 @@ impl<P: TestPayload> Transport for Link<P> {
     }
 
     async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<P>, SyncError> {
-        self.reach()?;
+        self.reach("pull")?;
         Ok(self.server.pull(after, limit))
     }
 
     async fn notice(&self, known: u64) -> Result<u64, SyncError> {
-        self.reach()?;
+        self.reach("notice")?;
         if self.notices_fail.get() {
             return Err(SyncError::new(SyncErrorCode::Network, "the notice stream broke"));
         }
@@ -234,10 +261,14 @@ impl<P: TestPayload> Transport for Link<P> {
         }
     }
 
+    /// Ends when the test advances [`clock`](Self::clock); the test clock then reads at least
+    /// the sleep's end.
     async fn sleep(&self, ms: u32) {
         self.sleeps.borrow_mut().push(ms);
+        let end = test_now() + ms as f64;
         let seq = self.clock.seq();
         self.clock.changed(seq).await;
+        NOW.with(|n| n.set(n.get().max(end)));
     }
 
     fn event_bytes(&self, event: &RecordedEvent<P>) -> usize {
@@ -259,7 +290,9 @@ where
 
 /// A memory store syncing with `server`.
 pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>>, Device<MemoryBackend>) {
-    let store = Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open");
+    let store = Store::open(MemoryBackend::new(), StoreConfig { now: test_now, ..StoreConfig::default() })
+        .await
+        .expect("open");
     let engine = attach(&store, server, live);
     (store, engine)
 }
