@@ -1,10 +1,17 @@
 //! Model-based test of sync: random interleavings of three devices' appends (mixed expected
-//! versions, shared streams), flushes, going offline, lost push answers, and conflict
-//! resolutions (rebase or discard), against the in-memory server of `sync_support`. After every
-//! step each device's confirmed events must be the server's, in its order; at the end, with
-//! everyone online and every conflict rebased, every device must show exactly the server's
-//! streams, with server positions 1..N, and every event appended must be on the server once
-//! or have been discarded by the app. Cases: `SYNC_MODEL_CASES` (default 1,000).
+//! versions, shared streams), flushes, going offline, conflict resolutions (rebase or discard)
+//! and the network's faults — lost push answers, pushes delivered twice, pull answers delivered
+//! twice, pushes held back and delivered later (after other devices' pushes and the sender's
+//! retries; two or more at once in reverse order), stale pull answers arriving after newer ones
+//! — and restarts (a device's engine dropped mid-round, its request in flight lost with it, and
+//! a new one made over the same store), against the in-memory server of `sync_support`.
+//!
+//! The reference model is the set of events appended and discarded. After every step: no event
+//! is twice on the server, and each device's confirmed events are the server's, in its order (a
+//! prefix of its log). At the end, with the network healed, held pushes delivered and every
+//! conflict rebased: every appended event is on the server once or was discarded by the app
+//! (nothing discarded on the server, nothing lost), and every device shows exactly the server's
+//! streams, with server positions 1..N. Cases: `SYNC_MODEL_CASES` (default 1,000).
 #![cfg(not(target_arch = "wasm32"))]
 
 #[allow(unused_imports)] // its read helpers, used by sync_support
@@ -33,16 +40,42 @@ enum Op {
     Online { device: usize, on: bool },
     LoseAnswer { device: usize },
     Resolve { device: usize, rebase: bool },
+    /// The device's next push reaches the server twice.
+    DuplicatePush { device: usize },
+    /// The device's next pull gets the previous pull's answer again.
+    DuplicatePullAnswer { device: usize },
+    /// The device's next pull gets an answer `age` answers old.
+    StalePullAnswer { device: usize, age: usize },
+    /// The device's next push is held in the network (the device sees a failure).
+    HoldPush { device: usize },
+    /// The network delivers the device's held pushes, oldest or newest first.
+    Deliver { device: usize, reverse: bool },
+    /// The device's engine is dropped in the middle of a flush, stalled at `at` (0: a push not
+    /// sent, 1: a push committed whose answer never comes, 2: a pull; 3: between rounds), and
+    /// a new engine is made over the same store.
+    Restart { device: usize, at: u8 },
+    /// The device's next request is answered 429, asking for a wait of `ms`.
+    RateLimit { device: usize, ms: u64 },
+    /// Time passes.
+    Wait { ms: u64 },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     let d = 0..DEVICES;
     prop_oneof![
-        5 => (d.clone(), 0..STREAMS, 1..4u8, 0..4u8).prop_map(|(device, s, n, expect)| Op::Append { device, s, n, expect }),
-        3 => d.clone().prop_map(|device| Op::Flush { device }),
-        1 => (d.clone(), any::<bool>()).prop_map(|(device, on)| Op::Online { device, on }),
-        1 => d.clone().prop_map(|device| Op::LoseAnswer { device }),
-        2 => (d, any::<bool>()).prop_map(|(device, rebase)| Op::Resolve { device, rebase }),
+        10 => (d.clone(), 0..STREAMS, 1..4u8, 0..4u8).prop_map(|(device, s, n, expect)| Op::Append { device, s, n, expect }),
+        6 => d.clone().prop_map(|device| Op::Flush { device }),
+        2 => (d.clone(), any::<bool>()).prop_map(|(device, on)| Op::Online { device, on }),
+        2 => d.clone().prop_map(|device| Op::LoseAnswer { device }),
+        4 => (d.clone(), any::<bool>()).prop_map(|(device, rebase)| Op::Resolve { device, rebase }),
+        1 => d.clone().prop_map(|device| Op::DuplicatePush { device }),
+        1 => d.clone().prop_map(|device| Op::DuplicatePullAnswer { device }),
+        1 => (d.clone(), 1..4usize).prop_map(|(device, age)| Op::StalePullAnswer { device, age }),
+        3 => d.clone().prop_map(|device| Op::HoldPush { device }),
+        1 => (d.clone(), any::<bool>()).prop_map(|(device, reverse)| Op::Deliver { device, reverse }),
+        2 => (d.clone(), 0..4u8).prop_map(|(device, at)| Op::Restart { device, at }),
+        1 => (d, 1..4u64).prop_map(|(device, n)| Op::RateLimit { device, ms: n * 500 }),
+        1 => (1..4u64).prop_map(|n| Op::Wait { ms: n * 400 }),
     ]
 }
 
@@ -58,6 +91,9 @@ struct World {
     /// Conflict keys each device's feed yielded.
     surfaced: Vec<BTreeSet<u64>>,
     next_event: u32,
+    /// The faults of links since replaced (a restart makes a new link).
+    faults: Faults,
+    restarts: u64,
 }
 
 impl World {
@@ -81,6 +117,8 @@ impl World {
             discarded: BTreeSet::new(),
             surfaced: vec![BTreeSet::new(); DEVICES],
             next_event: 0,
+            faults: Faults::default(),
+            restarts: 0,
         }
     }
 
@@ -115,10 +153,21 @@ impl World {
                 let _ = self.engines[device].flush().await;
             }
             Op::Online { device, on } => self.engines[device].transport().online.set(on),
-            Op::LoseAnswer { device } => {
+            Op::LoseAnswer { device } => bump(&self.engines[device].transport().lose_push_answers),
+            Op::DuplicatePush { device } => bump(&self.engines[device].transport().duplicate_pushes),
+            Op::DuplicatePullAnswer { device } => bump(&self.engines[device].transport().duplicate_pull_answers),
+            Op::StalePullAnswer { device, age } => {
                 let link = self.engines[device].transport();
-                link.lose_push_answers.set(link.lose_push_answers.get() + 1);
+                link.stale_age.set(age);
+                bump(&link.stale_pull_answers);
             }
+            Op::HoldPush { device } => bump(&self.engines[device].transport().hold_pushes),
+            Op::Deliver { device, reverse } => {
+                self.engines[device].transport().deliver_held(reverse);
+            }
+            Op::Restart { device, at } => self.restart(device, at).await,
+            Op::RateLimit { device, ms } => self.engines[device].transport().rate_limits.borrow_mut().push_back(ms),
+            Op::Wait { ms } => advance_clock(ms as f64),
             Op::Resolve { device, rebase } => {
                 let conflicts = self.stores[device].conflicts().await.expect("conflicts");
                 if let Some(c) = conflicts.first() {
@@ -138,9 +187,48 @@ impl World {
         }
     }
 
-    /// Every device's confirmed events are the server's, in its order (invariants 1 and 2).
+    /// Drops device `d`'s engine in the middle of a flush stalled at `at` (its request in
+    /// flight is lost with it), and makes a new one over the same store; what is in the
+    /// network (held pushes) and whether the device is online stay.
+    async fn restart(&mut self, d: usize, at: u8) {
+        let engine = self.engines[d].clone();
+        let link = engine.transport();
+        let stall = [Some(Stall::PushUnsent), Some(Stall::PushCommitted), Some(Stall::Pull)].get(at as usize).copied().flatten();
+        if stall.is_some() {
+            link.stall.set(stall);
+            let mut round = Box::pin(engine.flush());
+            // Runs until it stalls (or ends, when the round never gets there), then is dropped.
+            let _ = round.as_mut().poll(&mut std::task::Context::from_waker(&futures::task::noop_waker()));
+        }
+        let held: Vec<_> = link.held.borrow_mut().drain(..).collect();
+        let online = link.online.get();
+        let id = link.id.get();
+        self.faults.add(link.faults.get());
+        engine.close();
+        drop(engine);
+        self.engines[d] = attach(&self.stores[d], &self.server, false);
+        let link = self.engines[d].transport();
+        link.held.borrow_mut().extend(held);
+        link.online.set(online);
+        link.id.set(id);
+        self.restarts += 1;
+    }
+
+    /// Everything the links' networks did, so far.
+    fn faults(&self) -> Faults {
+        let mut faults = self.faults;
+        for e in &self.engines {
+            faults.add(e.transport().faults.get());
+        }
+        faults
+    }
+
+    /// No event is twice on the server, and every device's confirmed events are the server's,
+    /// in its order (invariants 1 and 2).
     async fn check_confirmed(&self) -> Result<(), TestCaseError> {
         let log = self.server.state.borrow().log.clone();
+        let unique: BTreeSet<Uuid> = log.iter().map(|e| e.id).collect();
+        prop_assert_eq!(unique.len(), log.len(), "an event is twice on the server");
         for (d, store) in self.stores.iter().enumerate() {
             let mut events = all(store).await;
             let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
@@ -172,9 +260,12 @@ impl World {
 
     /// Everyone online, flushing and rebasing until nothing is pending and no conflict is open.
     async fn settle(&mut self) -> Result<(), TestCaseError> {
+        // The network heals and delivers what it held, and every wait a 429 asked for is over.
+        advance_clock(MAX_RETRY_AFTER_MS as f64);
         for e in &self.engines {
-            e.transport().online.set(true);
-            e.transport().lose_push_answers.set(0);
+            e.transport().heal();
+            // Newest first: what is still held arrives out of order.
+            e.transport().deliver_held(true);
         }
         for _ in 0..20 {
             let mut open = 0;
@@ -231,6 +322,10 @@ impl World {
     }
 }
 
+fn bump(counter: &std::cell::Cell<u32>) {
+    counter.set(counter.get() + 1);
+}
+
 fn cases() -> u32 {
     std::env::var("SYNC_MODEL_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
 }
@@ -244,7 +339,8 @@ struct Tally {
     on_server: u64,
     conflicts: u64,
     discarded: u64,
-    lost_answers: u64,
+    faults: Faults,
+    restarts: u64,
 }
 
 #[test]
@@ -252,7 +348,7 @@ fn devices_converge_and_lose_nothing() {
     let tally = std::cell::RefCell::new(Tally::default());
     let config = ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = proptest::test_runner::TestRunner::new(config);
-    let result = runner.run(&prop::collection::vec(op(), 1..60), |ops| {
+    let result = runner.run(&prop::collection::vec(op(), 1..100), |ops| {
         block_on(async {
             let mut world = World::new().await;
             for op in &ops {
@@ -271,7 +367,8 @@ fn devices_converge_and_lose_nothing() {
             t.on_server += world.server.head();
             t.conflicts += world.surfaced.iter().map(|s| s.len() as u64).sum::<u64>();
             t.discarded += world.discarded.len() as u64;
-            t.lost_answers += ops.iter().filter(|o| matches!(o, Op::LoseAnswer { .. })).count() as u64;
+            t.faults.add(world.faults());
+            t.restarts += world.restarts;
             Ok(())
         })
     });
@@ -283,9 +380,33 @@ fn devices_converge_and_lose_nothing() {
     // The figures for docs/reliability.md (scripts/reliability.mjs).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reliability");
     std::fs::create_dir_all(&dir).expect("target/reliability");
+    let f = t.faults;
     let json = format!(
-        "{{\"cases\":{},\"operations\":{},\"appended\":{},\"onServer\":{},\"conflicts\":{},\"discarded\":{},\"lostAnswers\":{},\"divergences\":0}}\n",
-        t.cases, t.operations, t.appended, t.on_server, t.conflicts, t.discarded, t.lost_answers
+        concat!(
+            "{{\"cases\":{},\"operations\":{},\"appended\":{},\"onServer\":{},\"conflicts\":{},\"discarded\":{},",
+            "\"lostAnswers\":{},\"duplicated\":{},\"duplicatedPushes\":{},\"duplicatedPullAnswers\":{},",
+            "\"delayed\":{},\"delayedPastOthers\":{},\"delayedPastRetry\":{},\"reordered\":{},\"reorderedPushes\":{},\"stalePullAnswers\":{},",
+            "\"restarts\":{},\"requestsLostInRestarts\":{},\"rateLimited\":{},\"divergences\":0}}\n"
+        ),
+        t.cases,
+        t.operations,
+        t.appended,
+        t.on_server,
+        t.conflicts,
+        t.discarded,
+        f.lost_answers,
+        f.duplicated_pushes + f.duplicated_pull_answers,
+        f.duplicated_pushes,
+        f.duplicated_pull_answers,
+        f.delayed_pushes,
+        f.delayed_past_others,
+        f.delayed_past_retry,
+        f.reordered_pushes + f.stale_pull_answers,
+        f.reordered_pushes,
+        f.stale_pull_answers,
+        t.restarts,
+        f.stalled,
+        f.rate_limited
     );
     std::fs::write(dir.join("sync-model.json"), json).expect("write sync-model.json");
 }
