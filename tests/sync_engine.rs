@@ -227,3 +227,29 @@ fn flush_rejects_with_rate_limited_and_asks_nothing_until_the_wait_is_over() {
         sync_a.flush().await.expect("the wait is over");
     })
 }
+
+#[test]
+fn the_live_loop_retries_once_its_timer_waited_out_a_429_whatever_the_wall_clock_reads() {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let server = Server::new();
+    let (a, sync_a) = pool.run_until(device(&server, true));
+    let link = sync_a.transport();
+    // The wall clock does not move while the timer runs (a clock a little behind the timer,
+    // or set back): the wait is over when the timer says so.
+    link.sleeps_move_clock.set(false);
+    link.rate_limits.borrow_mut().push_back(1000);
+    pool.run_until(async { append(&a, "s", 1, ExpectedVersion::Any).await.unwrap() });
+    let engine = sync_a.clone();
+    spawner.spawn_local(async move { engine.run().await }).unwrap();
+    pool.run_until_stalled();
+    assert_eq!(link.sleeps.borrow().len(), 1);
+    assert!(link.sleeps.borrow()[0] >= 1000);
+    link.clock.wake_all();
+    pool.run_until_stalled();
+    assert_eq!(server.head(), 1, "pushed after the one wait");
+    assert_eq!(link.sleeps.borrow().len(), 1, "no second wait: {:?}", link.sleeps.borrow());
+    sync_a.close();
+    pool.run_until_stalled();
+    assert!(!pool.try_run_one());
+}

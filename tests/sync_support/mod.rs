@@ -251,6 +251,9 @@ pub struct Link<P = Value> {
     pub notices_fail: Cell<bool>,
     /// The next requests (push or pull) are answered 429, each asking for this wait (ms).
     pub rate_limits: RefCell<VecDeque<u64>>,
+    /// Sleeps move the test clock to their end (else the clock stands still: a wall clock
+    /// that reads short of a timer).
+    pub sleeps_move_clock: Cell<bool>,
     /// Every request that reached the link: its kind and the test clock's time.
     pub log: RefCell<Vec<(&'static str, f64)>>,
     /// The next this many pushes reach the server twice (the network repeated the request);
@@ -291,6 +294,7 @@ impl<P> Link<P> {
             notices_fail: Cell::new(false),
             rate_limits: RefCell::default(),
             log: RefCell::default(),
+            sleeps_move_clock: Cell::new(true),
             duplicate_pushes: Cell::new(0),
             hold_pushes: Cell::new(0),
             held: RefCell::default(),
@@ -459,7 +463,9 @@ impl<P: TestPayload> Transport for Link<P> {
         let end = test_now() + ms as f64;
         let seq = self.clock.seq();
         self.clock.changed(seq).await;
-        NOW.with(|n| n.set(n.get().max(end)));
+        if self.sleeps_move_clock.get() {
+            NOW.with(|n| n.set(n.get().max(end)));
+        }
     }
 
     fn event_bytes(&self, event: &RecordedEvent<P>) -> usize {

@@ -245,11 +245,19 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         let full = FIRST_BACKOFF_MS.saturating_mul(1 << (failures - 1).min(16)).min(MAX_BACKOFF_MS);
         let ms = full / 2 + (self.store.random() % (full as u64 / 2 + 1)) as u32;
         let ms = ms.max(u32::try_from(at_least).unwrap_or(u32::MAX));
+        let limited = self.rate_limited.get();
         let mut sleep = core::pin::pin!(first(self.transport.sleep(ms), self.wake.changed(wake)));
         loop {
             let local = self.store.notifier().seq();
             match first(sleep.as_mut(), self.store.notifier().changed(local)).await {
-                Either::Left(_) => return,
+                Either::Left(_) => {
+                    // The timer waited out the 429's wait: over, whatever the wall clock says
+                    // (it may read a millisecond short, or have been set back).
+                    if at_least > 0 && self.rate_limited.get() == limited {
+                        self.rate_limited.set(None);
+                    }
+                    return;
+                }
                 Either::Right(()) => {
                     let _ = self.refresh().await;
                 }
