@@ -12,15 +12,15 @@ const LIMITS = { maxBodyBytes: 8 << 20, maxAppends: 1000, maxEvents: 10000, maxE
 /**
  * An annals-server stand-in: pushes are accepted in order (expected versions are not checked:
  * the tests append with 'any'), pulls page the log. The next `refuse` requests to push or
- * pull are answered 429 with `answer429()`'s headers and body. Every push and pull is logged
- * with the time it arrived, and whether it was refused.
+ * pull (`refuseNotices`: connections to the notice stream) are answered 429 with `answer429()`'s
+ * headers and body. Every request is logged with the time it arrived, and whether it was refused.
  */
 async function stubServer(t) {
   const log = [];
   const events = [];
   const versions = new Map();
   const notices = new Set();
-  const state = { refuse: 0, answer429: () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: 1000 } }) };
+  const state = { refuse: 0, refuseNotices: 0, answer429: () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: 1000 } }) };
   const json = (res, status, body, headers = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
@@ -33,6 +33,13 @@ async function stubServer(t) {
     let text = '';
     for await (const chunk of req) text += chunk;
     if (url.pathname === '/v1/notices') {
+      const refused = state.refuseNotices > 0;
+      log.push({ kind: 'notices', at: performance.now(), refused });
+      if (refused) {
+        state.refuseNotices -= 1;
+        const { headers, body } = state.answer429();
+        return json(res, 429, body, headers);
+      }
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       notices.add(res);
       res.on('close', () => notices.delete(res));
@@ -120,7 +127,7 @@ test('a live sync waits at least what each 429 asks, backing off further on repe
     assert.ok(Date.now() < deadline, `not synced: ${JSON.stringify(stub.log)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
-  const requests = stub.log;
+  const requests = stub.log.filter((r) => r.kind !== 'notices');
   assert.deepEqual(requests.map((r) => `${r.kind}${r.refused ? ' 429' : ''}`).slice(0, 5), ['push 429', 'push 429', 'push 429', 'push', 'pull']);
   // Timers may fire up to a millisecond early against performance.now(): 2 ms of slack.
   const gaps = requests.slice(1, 4).map((r, i) => r.at - requests[i].at);
@@ -130,4 +137,27 @@ test('a live sync waits at least what each 429 asks, backing off further on repe
   assert.equal(stub.events.length, 2);
   assert.equal(sync.state.connected, true);
   assert.equal(sync.state.error, undefined);
+});
+
+test('a notice stream answered 429 is retried no sooner than asked, and no round runs meanwhile', async (t) => {
+  const stub = await stubServer(t);
+  const store = await openStore({ storage: 'memory' });
+  t.after(() => store.close());
+  stub.state.refuseNotices = 2;
+  stub.state.answer429 = () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: 500 } });
+  const sync = store.sync({ url: stub.url, token: 't', live: true });
+  t.after(() => sync.close());
+  const deadline = Date.now() + 20_000;
+  while (stub.log.filter((r) => r.kind === 'notices').length < 3) {
+    assert.ok(Date.now() < deadline, `no third notice connection: ${JSON.stringify(stub.log)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const kinds = stub.log.map((r) => `${r.kind}${r.refused ? ' 429' : ''}`);
+  // A round at start; each refused notice connection is followed, after the wait, by a catch-up
+  // round (a pull) and a new connection.
+  assert.deepEqual(kinds.slice(0, 6), ['pull', 'notices 429', 'pull', 'notices 429', 'pull', 'notices']);
+  for (const i of [1, 3]) {
+    const gap = stub.log[i + 1].at - stub.log[i].at;
+    assert.ok(gap >= 500 - 2, `request ${i + 1} came ${gap.toFixed(1)} ms after a 429 asking 500 ms`);
+  }
 });
