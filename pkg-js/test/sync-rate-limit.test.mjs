@@ -79,6 +79,23 @@ async function stubServer(t) {
   return { url: `http://127.0.0.1:${server.address().port}`, log, events, state };
 }
 
+/** A memory store syncing live with `stub`, whose 429s ask for `ms` (and `Retry-After: 1`). */
+async function liveStore(t, stub, ms) {
+  stub.state.answer429 = () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: ms } });
+  const store = await openStore({ storage: 'memory' });
+  t.after(() => store.close());
+  return store;
+}
+
+/** Waits until `done()` holds, for at most 20 s. */
+async function until(done, what) {
+  const deadline = Date.now() + 20_000;
+  while (!done()) {
+    assert.ok(Date.now() < deadline, what());
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 const rateLimited = (ms) => (e) => e instanceof SyncError && e.code === 'rate_limited' && e.errorCode === 502 && e.retryAfterMs === ms;
 
 test("flush() rejects with 'rate_limited' and retryAfterMs, and asks nothing more until the wait is over", async (t) => {
@@ -115,18 +132,12 @@ test("flush() rejects with 'rate_limited' and retryAfterMs, and asks nothing mor
 
 test('a live sync waits at least what each 429 asks, backing off further on repeated ones, then syncs', async (t) => {
   const stub = await stubServer(t);
-  const store = await openStore({ storage: 'memory' });
-  t.after(() => store.close());
+  const store = await liveStore(t, stub, 400);
   stub.state.refuse = 3;
-  stub.state.answer429 = () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: 400 } });
   await store.append('S', [{ type: 'T', data: 1 }, { type: 'T', data: 2 }]);
   const sync = store.sync({ url: stub.url, token: 't', live: true });
   t.after(() => sync.close());
-  const deadline = Date.now() + 20_000;
-  while (sync.state.pending > 0 || stub.log.length < 5) {
-    assert.ok(Date.now() < deadline, `not synced: ${JSON.stringify(stub.log)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(() => sync.state.pending === 0 && stub.log.length >= 5, () => `not synced: ${JSON.stringify(stub.log)}`);
   const requests = stub.log.filter((r) => r.kind !== 'notices');
   assert.deepEqual(requests.map((r) => `${r.kind}${r.refused ? ' 429' : ''}`).slice(0, 5), ['push 429', 'push 429', 'push 429', 'push', 'pull']);
   // Timers may fire up to a millisecond early against performance.now(): 2 ms of slack.
@@ -141,17 +152,11 @@ test('a live sync waits at least what each 429 asks, backing off further on repe
 
 test('a notice stream answered 429 is retried no sooner than asked, and no round runs meanwhile', async (t) => {
   const stub = await stubServer(t);
-  const store = await openStore({ storage: 'memory' });
-  t.after(() => store.close());
+  const store = await liveStore(t, stub, 500);
   stub.state.refuseNotices = 2;
-  stub.state.answer429 = () => ({ headers: { 'retry-after': '1' }, body: { error: 'rate_limited', message: 'slow down', retryAfterMs: 500 } });
   const sync = store.sync({ url: stub.url, token: 't', live: true });
   t.after(() => sync.close());
-  const deadline = Date.now() + 20_000;
-  while (stub.log.filter((r) => r.kind === 'notices').length < 3) {
-    assert.ok(Date.now() < deadline, `no third notice connection: ${JSON.stringify(stub.log)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  await until(() => stub.log.filter((r) => r.kind === 'notices').length >= 3, () => `no third notice connection: ${JSON.stringify(stub.log)}`);
   const kinds = stub.log.map((r) => `${r.kind}${r.refused ? ' 429' : ''}`);
   // A round at start; each refused notice connection is followed, after the wait, by a catch-up
   // round (a pull) and a new connection.
