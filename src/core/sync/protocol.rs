@@ -315,8 +315,18 @@ mod tests {
     }
 
     #[test]
-    fn every_code_is_spelled_once() {
+    fn every_code_is_spelled_once_and_declared_to_javascript() {
         let names: alloc::collections::BTreeSet<&str> = SyncErrorCode::ALL.iter().map(|c| c.as_str()).collect();
         assert_eq!(names.len(), SyncErrorCode::ALL.len());
+        // The `RawError` declaration the TypeScript layer is compiled against (and checks its
+        // `SyncErrorCode` type with) names exactly these codes.
+        let declared = include_str!("../../js/output.rs")
+            .lines()
+            .find(|l| l.contains("readonly name: 'SyncError'"))
+            .expect("RawError declares SyncError");
+        let codes = declared.split("readonly code:").nth(1).and_then(|rest| rest.split(';').next()).expect("its code");
+        let declared: alloc::collections::BTreeSet<&str> =
+            codes.split('|').map(|c| c.trim().trim_matches('\'')).collect();
+        assert_eq!(declared, names);
     }
 }
