@@ -7,8 +7,9 @@
 //! a new one made over the same store), against the in-memory server of `sync_support`.
 //!
 //! The reference model is the set of events appended and discarded. After every step: no event
-//! is twice on the server, and each device's confirmed events are the server's, in its order (a
-//! prefix of its log). At the end, with the network healed, held pushes delivered and every
+//! is twice on the server, it holds only events appended and not discarded, no device holds an
+//! event twice, and each device's confirmed events are the server's, in its order (a prefix of
+//! its log). At the end, with the network healed, held pushes delivered and every
 //! conflict rebased: every appended event is on the server once or was discarded by the app
 //! (nothing discarded on the server, nothing lost), and every device shows exactly the server's
 //! streams, with server positions 1..N. Cases: `SYNC_MODEL_CASES` (default 1,000).
@@ -229,8 +230,12 @@ impl World {
         let log = self.server.state.borrow().log.clone();
         let unique: BTreeSet<Uuid> = log.iter().map(|e| e.id).collect();
         prop_assert_eq!(unique.len(), log.len(), "an event is twice on the server");
+        prop_assert!(unique.is_subset(&self.appended), "the server holds an event no device appended");
+        prop_assert!(unique.is_disjoint(&self.discarded), "the server holds an event the app discarded");
         for (d, store) in self.stores.iter().enumerate() {
             let mut events = all(store).await;
+            let ids: BTreeSet<Uuid> = events.iter().map(|e| e.id).collect();
+            prop_assert_eq!(ids.len(), events.len(), "device {}: an event twice", d);
             let positions: Vec<u64> = events.iter().map(|e| e.position).collect();
             prop_assert!(positions.windows(2).all(|w| w[0] < w[1]), "device {d}: local order");
             events.retain(|e| e.server_position.is_some());
