@@ -12,7 +12,10 @@
 //! its log). At the end, with the network healed, held pushes delivered and every
 //! conflict rebased: every appended event is on the server once or was discarded by the app
 //! (nothing discarded on the server, nothing lost), and every device shows exactly the server's
-//! streams, with server positions 1..N. Cases: `SYNC_MODEL_CASES` (default 1,000).
+//! streams, with server positions 1..N. Cases: `SYNC_MODEL_CASES` (default 1,000) with devices
+//! syncing on flush only, then `SYNC_MODEL_LIVE_CASES` (default 1,000) with the devices' live
+//! loops running as well (after each step until they only wait; time passing ends their
+//! waits), which must all return once closed.
 #![cfg(not(target_arch = "wasm32"))]
 
 #[allow(unused_imports)] // its read helpers, used by sync_support
@@ -25,7 +28,8 @@ use std::rc::Rc;
 
 use annals::core::sync::*;
 use annals::core::*;
-use futures::executor::block_on;
+use futures::executor::{block_on, LocalPool, LocalSpawner};
+use futures::task::LocalSpawnExt;
 use proptest::prelude::*;
 use sync_support::*;
 
@@ -95,16 +99,22 @@ struct World {
     /// The faults of links since replaced (a restart makes a new link).
     faults: Faults,
     restarts: u64,
+    /// Live devices: where their loops ([`SyncEngine::run`]) are spawned.
+    live: Option<LocalSpawner>,
 }
 
 impl World {
-    async fn new() -> World {
+    /// Devices syncing on flush only, or (`live`) running their live loops there too.
+    async fn new(live: Option<LocalSpawner>) -> World {
         let server = Server::new();
         let mut stores = Vec::new();
         let mut engines = Vec::new();
         let mut feeds = Vec::new();
         for _ in 0..DEVICES {
-            let (store, engine) = device(&server, false).await;
+            let (store, engine) = device(&server, live.is_some()).await;
+            if let Some(spawner) = &live {
+                run(spawner, &engine);
+            }
             feeds.push(ConflictFeed::new(store.clone()).expect("feed"));
             stores.push(store);
             engines.push(engine);
@@ -120,6 +130,15 @@ impl World {
             next_event: 0,
             faults: Faults::default(),
             restarts: 0,
+            live,
+        }
+    }
+
+    /// Time passes: `ms` on the clock, and every wait under way ends.
+    fn wait(&self, ms: u64) {
+        advance_clock(ms as f64);
+        for e in &self.engines {
+            e.transport().clock.wake_all();
         }
     }
 
@@ -168,7 +187,7 @@ impl World {
             }
             Op::Restart { device, at } => self.restart(device, at).await,
             Op::RateLimit { device, ms } => self.engines[device].transport().rate_limits.borrow_mut().push_back(ms),
-            Op::Wait { ms } => advance_clock(ms as f64),
+            Op::Wait { ms } => self.wait(ms),
             Op::Resolve { device, rebase } => {
                 let conflicts = self.stores[device].conflicts().await.expect("conflicts");
                 if let Some(c) = conflicts.first() {
@@ -207,7 +226,10 @@ impl World {
         self.faults.add(link.faults.get());
         engine.close();
         drop(engine);
-        self.engines[d] = attach(&self.stores[d], &self.server, false);
+        self.engines[d] = attach(&self.stores[d], &self.server, self.live.is_some());
+        if let Some(spawner) = &self.live {
+            run(spawner, &self.engines[d]);
+        }
         let link = self.engines[d].transport();
         link.held.borrow_mut().extend(held);
         link.online.set(online);
@@ -327,6 +349,12 @@ impl World {
     }
 }
 
+/// Spawns `engine`'s live loop.
+fn run(spawner: &LocalSpawner, engine: &Device<MemoryBackend>) {
+    let engine = engine.clone();
+    spawner.spawn_local(async move { engine.run().await }).expect("spawn");
+}
+
 fn bump(counter: &std::cell::Cell<u32>) {
     counter.set(counter.get() + 1);
 }
@@ -335,10 +363,31 @@ fn cases() -> u32 {
     std::env::var("SYNC_MODEL_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
 }
 
+/// Cases with live devices: `SYNC_MODEL_LIVE_CASES` (default 1,000).
+fn live_cases() -> u32 {
+    std::env::var("SYNC_MODEL_LIVE_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(1000)
+}
+
+impl Tally {
+    /// Adds what `world` did in a case of `operations` steps.
+    fn add(&mut self, world: &World, operations: usize) {
+        self.cases += 1;
+        self.operations += operations as u64;
+        self.appended += world.appended.len() as u64;
+        self.on_server += world.server.head();
+        self.conflicts += world.surfaced.iter().map(|s| s.len() as u64).sum::<u64>();
+        self.discarded += world.discarded.len() as u64;
+        self.faults.add(world.faults());
+        self.restarts += world.restarts;
+    }
+}
+
 /// What the cases did, summed.
 #[derive(Debug, Default)]
 struct Tally {
     cases: u64,
+    /// Of those, with live devices.
+    live_cases: u64,
     operations: u64,
     appended: u64,
     on_server: u64,
@@ -355,7 +404,7 @@ fn devices_converge_and_lose_nothing() {
     let mut runner = proptest::test_runner::TestRunner::new(config);
     let result = runner.run(&prop::collection::vec(op(), 1..100), |ops| {
         block_on(async {
-            let mut world = World::new().await;
+            let mut world = World::new(None).await;
             for op in &ops {
                 world.apply(op).await;
                 world.check_confirmed().await?;
@@ -365,22 +414,54 @@ fn devices_converge_and_lose_nothing() {
             world.drain_feeds().await?;
             world.check_confirmed().await?;
             world.check_converged().await?;
-            let mut t = tally.borrow_mut();
-            t.cases += 1;
-            t.operations += ops.len() as u64;
-            t.appended += world.appended.len() as u64;
-            t.on_server += world.server.head();
-            t.conflicts += world.surfaced.iter().map(|s| s.len() as u64).sum::<u64>();
-            t.discarded += world.discarded.len() as u64;
-            t.faults.add(world.faults());
-            t.restarts += world.restarts;
+            tally.borrow_mut().add(&world, ops.len());
             Ok(())
         })
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    // The same with live devices: after each step their loops run until nothing is left to
+    // do but wait (for a notice, a timer or an append); `Wait` ends their timers.
+    let config = ProptestConfig { cases: live_cases(), failure_persistence: None, ..ProptestConfig::default() };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&prop::collection::vec(op(), 1..100), |ops| {
+        let mut pool = LocalPool::new();
+        let mut world = pool.run_until(World::new(Some(pool.spawner())));
+        pool.run_until_stalled();
+        for op in &ops {
+            pool.run_until(world.apply(op));
+            pool.run_until_stalled();
+            pool.run_until(async {
+                world.check_confirmed().await?;
+                world.drain_feeds().await
+            })?;
+        }
+        world.wait(MAX_RETRY_AFTER_MS);
+        pool.run_until_stalled();
+        pool.run_until(world.settle())?;
+        world.wait(0);
+        pool.run_until_stalled();
+        pool.run_until(async {
+            world.drain_feeds().await?;
+            world.check_confirmed().await?;
+            world.check_converged().await
+        })?;
+        for e in &world.engines {
+            prop_assert_eq!(e.status().pending, 0, "a live device settled with events pending");
+            e.close();
+        }
+        pool.run_until_stalled();
+        prop_assert!(!pool.try_run_one(), "every live loop returned once closed");
+        let mut t = tally.borrow_mut();
+        t.add(&world, ops.len());
+        t.live_cases += 1;
+        Ok(())
     });
     let t = tally.into_inner();
     println!("sync model: {t:?}");
     if let Err(e) = result {
-        panic!("{e}");
+        panic!("live: {e}");
     }
     // The figures for docs/reliability.md (scripts/reliability.mjs).
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/reliability");
@@ -388,12 +469,13 @@ fn devices_converge_and_lose_nothing() {
     let f = t.faults;
     let json = format!(
         concat!(
-            "{{\"cases\":{},\"operations\":{},\"appended\":{},\"onServer\":{},\"conflicts\":{},\"discarded\":{},",
+            "{{\"cases\":{},\"liveCases\":{},\"operations\":{},\"appended\":{},\"onServer\":{},\"conflicts\":{},\"discarded\":{},",
             "\"lostAnswers\":{},\"duplicated\":{},\"duplicatedPushes\":{},\"duplicatedPullAnswers\":{},",
             "\"delayed\":{},\"delayedPastOthers\":{},\"delayedPastRetry\":{},\"reordered\":{},\"reorderedPushes\":{},\"stalePullAnswers\":{},",
             "\"restarts\":{},\"requestsLostInRestarts\":{},\"rateLimited\":{},\"divergences\":0}}\n"
         ),
         t.cases,
+        t.live_cases,
         t.operations,
         t.appended,
         t.on_server,
