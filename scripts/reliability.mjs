@@ -49,15 +49,16 @@ const suiteRows = existsSync(rowsDir)
       .sort((a, b) => a.order - b.order || a.what.localeCompare(b.what))
   : [];
 const notRun = (what) => row(what, 'not run', '—');
+const fmt = (x) => x.toLocaleString('en');
 const rows = [
   model
     ? row('Model-based tests (proptest): random operation sequences against a reference model, on memory and on memory that yields before every operation',
         `${model.cases.toLocaleString('en')} cases, ${model.operations.toLocaleString('en')} operations`, `${model.divergences} divergences`)
     : notRun('Model-based tests'),
   syncModel
-    ? row('Sync, model-based (proptest, `tests/sync_model.rs`): three devices\' appends with mixed expected versions on shared streams, flushes, offline spells, lost push answers and rebase/discard, against the server\'s rules; after every step each device\'s confirmed events are the server\'s, at the end all converge',
-        `${syncModel.cases.toLocaleString('en')} cases, ${syncModel.operations.toLocaleString('en')} operations, ${syncModel.appended.toLocaleString('en')} events appended, ${syncModel.conflicts.toLocaleString('en')} conflicts, ${syncModel.lostAnswers.toLocaleString('en')} lost answers`,
-        `${syncModel.divergences} divergences; ${(syncModel.appended - syncModel.onServer - syncModel.discarded).toLocaleString('en')} lost (${syncModel.onServer.toLocaleString('en')} on the server + ${syncModel.discarded.toLocaleString('en')} discarded by the app)`)
+    ? row('Sync, model-based (proptest, `tests/sync_model.rs`): three devices (syncing on flush, or live) with appends of mixed expected versions on shared streams, flushes, offline spells, rebase/discard, and the network\'s faults — lost push answers, pushes delivered twice, pull answers delivered twice, pushes held back and delivered later (after other devices\' pushes and the sender\'s retry), held pushes delivered in reverse order, stale pull answers after newer ones, 429s — and restarts (the engine dropped mid-round, its request in flight lost, a new one over the same store), against the server\'s rules; after every step the server holds each appended event at most once and none discarded, and each device\'s confirmed events are the server\'s prefix; at the end all converge',
+        `${fmt(syncModel.cases)} cases (${fmt(syncModel.liveCases)} with live devices), ${fmt(syncModel.operations)} operations, ${fmt(syncModel.appended)} events appended, ${fmt(syncModel.conflicts)} conflicts; ${fmt(syncModel.lostAnswers)} lost answers, ${fmt(syncModel.duplicated)} duplicated messages (${fmt(syncModel.duplicatedPushes)} pushes, ${fmt(syncModel.duplicatedPullAnswers)} pull answers), ${fmt(syncModel.delayed)} delayed pushes (${fmt(syncModel.delayedPastOthers)} past others' pushes, ${fmt(syncModel.delayedPastRetry)} past the sender's retry), ${fmt(syncModel.reordered)} reordered messages (${fmt(syncModel.reorderedPushes)} pushes, ${fmt(syncModel.stalePullAnswers)} stale pull answers), ${fmt(syncModel.restarts)} restarts (${fmt(syncModel.requestsLostInRestarts)} requests in flight lost), ${fmt(syncModel.rateLimited)} 429s`,
+        `${syncModel.divergences} divergences; ${fmt(syncModel.appended - syncModel.onServer - syncModel.discarded)} lost (${fmt(syncModel.onServer)} on the server + ${fmt(syncModel.discarded)} discarded by the app)`)
     : notRun('Sync, model-based'),
   faults
     ? row('Fault injection, every backend call of a scenario failed in turn (before storage, and after commit with the acknowledgement lost)',

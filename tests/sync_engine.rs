@@ -142,3 +142,114 @@ fn flush_after_close_is_refused() {
         assert_eq!(sync_a.flush().await, Err(Error::StoreClosed));
     })
 }
+
+#[test]
+fn a_live_device_waits_what_a_429_asks_and_keeps_backing_off_on_more() {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let server = Server::new();
+    let (a, sync_a) = pool.run_until(device(&server, true));
+    let link = sync_a.transport();
+    // Six requests in a row are answered 429: the first four ask for 1.5 s, the last two
+    // for 100 ms (less than the engine's own backoff has grown to by then).
+    link.rate_limits.borrow_mut().extend([1500, 1500, 1500, 1500, 100, 100]);
+    pool.run_until(async { append(&a, "s", 1, ExpectedVersion::Any).await.unwrap() });
+    let engine = sync_a.clone();
+    spawner.spawn_local(async move { engine.run().await }).unwrap();
+    for _ in 0..10 {
+        pool.run_until_stalled();
+        link.clock.wake_all();
+    }
+    pool.run_until_stalled();
+    assert_eq!(server.head(), 1, "pushed once the server let it");
+    assert_eq!(sync_a.status().pending, 0);
+    let sleeps = link.sleeps.borrow().clone();
+    assert_eq!(sleeps.len(), 6, "one wait per 429: {sleeps:?}");
+    let asked = [1500u32, 1500, 1500, 1500, 100, 100];
+    for (i, (&ms, &asked)) in sleeps.iter().zip(&asked).enumerate() {
+        let full = (250u32 << i).min(30_000);
+        assert!(ms >= asked, "wait {i}: {ms} ms, shorter than the {asked} ms the server asked");
+        assert!(ms >= full / 2 && ms <= full.max(asked), "wait {i}: {ms} ms not within [{}, {}]", full / 2, full.max(asked));
+    }
+    // The backoff grows past what the server asks: 4 s doubling to 8 s for the last two.
+    assert!(sleeps[4] >= 2000 && sleeps[5] >= 4000, "{sleeps:?}");
+    // No request came before the wait the 429 before it asked for was over.
+    let log: Vec<(&str, f64)> = link.log.borrow().iter().filter(|(k, _)| *k != "notice").cloned().collect();
+    assert_eq!(log.len(), 6 + 2, "six refused, then a push and a pull: {log:?}");
+    for i in 0..6 {
+        let gap = log[i + 1].1 - log[i].1;
+        assert!(gap >= asked[i] as f64, "request {} came {gap} ms after the 429 asking {} ms", i + 1, asked[i]);
+    }
+    assert!(sync_a.status().connected);
+    sync_a.close();
+    pool.run_until_stalled();
+    assert!(!pool.try_run_one());
+}
+
+#[test]
+fn flush_rejects_with_rate_limited_and_asks_nothing_until_the_wait_is_over() {
+    block_on(async {
+        let server = Server::new();
+        let (a, sync_a) = device(&server, false).await;
+        append(&a, "s", 1, ExpectedVersion::Any).await.unwrap();
+        let link = sync_a.transport();
+        link.rate_limits.borrow_mut().push_back(2000);
+        let rate_limited = |r: Result<(), Error>| match r {
+            Err(Error::Sync(SyncError { code: SyncErrorCode::RateLimited, retry_after_ms: Some(ms), .. })) => ms,
+            other => panic!("not rate limited: {other:?}"),
+        };
+        assert_eq!(rate_limited(sync_a.flush().await), 2000);
+        assert_eq!(link.requests.get(), 1);
+        assert!(matches!(
+            sync_a.status().error,
+            Some(Error::Sync(SyncError { code: SyncErrorCode::RateLimited, .. }))
+        ));
+        // Asked again 500 ms later: refused at once with the wait left, no request made.
+        advance_clock(500.0);
+        assert_eq!(rate_limited(sync_a.flush().await), 1500);
+        advance_clock(1499.0);
+        assert_eq!(rate_limited(sync_a.flush().await), 1);
+        assert_eq!(link.requests.get(), 1, "nothing was sent during the wait");
+        assert_eq!(server.head(), 0);
+        advance_clock(1.0);
+        sync_a.flush().await.expect("the wait is over");
+        assert_eq!(server.head(), 1);
+        assert_eq!(sync_a.status().pending, 0);
+        assert_eq!(sync_a.status().error, None);
+        // A 429 on a pull (nothing is pending: the round only pulls) counts the same.
+        link.rate_limits.borrow_mut().push_back(300);
+        assert_eq!(rate_limited(sync_a.flush().await), 300);
+        assert_eq!(link.log.borrow().last().map(|(kind, _)| *kind), Some("pull"));
+        let requests = link.requests.get();
+        assert_eq!(rate_limited(sync_a.flush().await), 300);
+        assert_eq!(link.requests.get(), requests);
+        advance_clock(300.0);
+        sync_a.flush().await.expect("the wait is over");
+    })
+}
+
+#[test]
+fn the_live_loop_retries_once_its_timer_waited_out_a_429_whatever_the_wall_clock_reads() {
+    let mut pool = LocalPool::new();
+    let spawner = pool.spawner();
+    let server = Server::new();
+    let (a, sync_a) = pool.run_until(device(&server, true));
+    let link = sync_a.transport();
+    // The wall clock does not move while the timer runs (a clock a little behind the timer,
+    // or set back): the wait is over when the timer says so.
+    link.sleeps_move_clock.set(false);
+    link.rate_limits.borrow_mut().push_back(1000);
+    pool.run_until(async { append(&a, "s", 1, ExpectedVersion::Any).await.unwrap() });
+    let engine = sync_a.clone();
+    spawner.spawn_local(async move { engine.run().await }).unwrap();
+    pool.run_until_stalled();
+    assert_eq!(link.sleeps.borrow().len(), 1);
+    assert!(link.sleeps.borrow()[0] >= 1000);
+    link.clock.wake_all();
+    pool.run_until_stalled();
+    assert_eq!(server.head(), 1, "pushed after the one wait");
+    assert_eq!(link.sleeps.borrow().len(), 1, "no second wait: {:?}", link.sleeps.borrow());
+    sync_a.close();
+    pool.run_until_stalled();
+    assert!(!pool.try_run_one());
+}

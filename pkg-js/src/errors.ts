@@ -143,13 +143,13 @@ export class StoreClosedError extends AnnalsError {
 }
 
 /** What went wrong talking to the sync server. */
-export type SyncErrorCode = 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol';
+export type SyncErrorCode = 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol' | 'rate_limited';
 true satisfies Same<SyncErrorCode, Extract<RawError, { name: 'SyncError' }>['code']>;
 
 /**
  * Syncing failed: `unauthorized` (401/403), `too_large` (413), `network` (unreachable),
- * `server` (5xx), `protocol` (an answer that is not the protocol). Nothing local was lost;
- * a live sync retries by itself.
+ * `server` (5xx), `protocol` (an answer that is not the protocol), `rate_limited` (429: wait
+ * `retryAfterMs`). Nothing local was lost; a live sync retries by itself.
  */
 export class SyncError extends AnnalsError {
   override readonly name = 'SyncError' as const;
@@ -158,6 +158,12 @@ export class SyncError extends AnnalsError {
     message: string,
     /** Which failure. */
     readonly code: SyncErrorCode,
+    /**
+     * With `rate_limited`: how long, in milliseconds, the server asked this client to wait
+     * before its next request (a `flush()` before then rejects at once, sending nothing).
+     * `undefined` with other codes.
+     */
+    readonly retryAfterMs?: number,
   ) {
     super(message, ErrorCode.Sync);
   }

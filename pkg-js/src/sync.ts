@@ -115,7 +115,7 @@ export class HttpTransport implements RawTransport {
       } catch {
         body = undefined;
       }
-      return { status: response.status, body };
+      return { status: response.status, body, retryAfter: response.headers.get('retry-after') };
     } finally {
       done();
     }
@@ -130,7 +130,15 @@ export class HttpTransport implements RawTransport {
         signal,
       });
       if (response.status !== 200 || response.body === null) {
-        throw new Error(`the notice stream answered HTTP ${response.status}`);
+        // The server's refusal (a 429's wait, say) is the engine's to read: hand it the answer.
+        let body: unknown;
+        try {
+          body = JSON.parse(await response.text());
+        } catch {
+          body = undefined;
+        }
+        const refused: RawAnswer = { status: response.status, body, retryAfter: response.headers.get('retry-after') };
+        throw Object.assign(new Error(`the notice stream answered HTTP ${response.status}`), refused);
       }
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffered = '';

@@ -36,7 +36,7 @@ export function fromRaw(raw: unknown): unknown {
     case 'StoreClosedError':
       return new StoreClosedError(message || undefined, r.reason);
     case 'SyncError':
-      return new SyncError(message, r.code);
+      return new SyncError(message, r.code, r.retryAfterMs);
     default:
       // Every kind the module declares is handled above; anything else passes through.
       r satisfies never;

@@ -37,7 +37,7 @@ export type RawError = Error & { readonly errorCode: ErrorCode } & (
   | { readonly name: 'InvalidArgumentError'; readonly field: string }
   | { readonly name: 'StorageError' | 'QuotaExceededError'; readonly cause: unknown }
   | { readonly name: 'StoreClosedError'; readonly reason: 'close' | 'versionchange' }
-  | { readonly name: 'SyncError'; readonly code: 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol' }
+  | { readonly name: 'SyncError'; readonly code: 'unauthorized' | 'too_large' | 'network' | 'server' | 'protocol' | 'rate_limited'; readonly retryAfterMs?: number }
 );
 /** `conflict_to_js`. */
 export interface RawConflict {
@@ -109,7 +109,12 @@ pub fn error_to_js(error: Error) -> JsValue {
             let cause = e.exception.clone().unwrap_or_else(|| JsValue::from_str(&e.cause));
             set(object, "cause", &cause);
         }
-        Error::Sync(e) => set(object, "code", &JsValue::from_str(e.code.as_str())),
+        Error::Sync(e) => {
+            set(object, "code", &JsValue::from_str(e.code.as_str()));
+            if let Some(ms) = e.retry_after_ms {
+                set(object, "retryAfterMs", &JsValue::from_f64(ms as f64));
+            }
+        }
         Error::StoreClosed => set(object, "reason", &JsValue::from_str("close")),
         Error::ClosedByUpgrade => set(object, "reason", &JsValue::from_str("versionchange")),
     }

@@ -20,8 +20,8 @@ use crate::js::{
 
 #[wasm_bindgen(typescript_custom_section)]
 const TRANSPORT: &str = r#"
-/** An HTTP exchange as the transport reports it: the status and the parsed JSON body (`undefined` when not JSON). */
-export interface RawAnswer { status: number; body: unknown }
+/** An HTTP exchange as the transport reports it: the status, the parsed JSON body (`undefined` when not JSON) and the `Retry-After` header (`null` when absent). */
+export interface RawAnswer { status: number; body: unknown; retryAfter?: string | null }
 /** What `WasmStore.sync` is handed (`SyncTransport`). */
 export interface RawTransport {
   push(body: unknown): Promise<RawAnswer>;
@@ -44,7 +44,7 @@ extern "C" {
     #[wasm_bindgen(method)]
     fn pull(this: &SyncTransport, after: f64, limit: f64) -> Promise;
     /// Resolves with the server's head once the notice stream reports one above `known`;
-    /// rejects when the stream fails.
+    /// rejects when the stream fails (with the `RawAnswer` when the server refused it).
     #[wasm_bindgen(method)]
     fn notice(this: &SyncTransport, known: f64) -> Promise;
     /// Resolves after `ms` milliseconds (the timer is cleared when the transport closes).
@@ -58,7 +58,12 @@ extern "C" {
 /// The engine's transport over a [`SyncTransport`].
 pub struct JsTransport(SyncTransport);
 
+/// What a failed request stands for: the server's refusal when it threw a `RawAnswer` (a
+/// notice stream refused), else a network failure.
 fn network(thrown: JsValue) -> SyncError {
+    if let Some(status) = get(&thrown, "status").as_f64() {
+        return answer_error(status as u16, &thrown);
+    }
     let message = get(&thrown, "message").as_string().or_else(|| thrown.as_string());
     SyncError::new(SyncErrorCode::Network, message.unwrap_or_else(|| "the server could not be reached".into()))
 }
@@ -79,10 +84,19 @@ async fn exchange(request: Promise) -> Result<JsValue, SyncError> {
     if status == 200 {
         return if body.is_object() { Ok(body) } else { Err(protocol("the body is not a JSON object")) };
     }
-    let message = get(&body, "message").as_string().unwrap_or_else(|| format!("HTTP {status}"));
-    let mut error = SyncError::new(SyncErrorCode::from_status(status), message);
-    error.limits = limits_from_js(&body);
-    Err(error)
+    Err(answer_error(status, &answer))
+}
+
+/// The error a `RawAnswer` that is not a success stands for (`SyncError::from_answer`).
+fn answer_error(status: u16, answer: &JsValue) -> SyncError {
+    let body = get(answer, "body");
+    SyncError::from_answer(
+        status,
+        get(&body, "message").as_string(),
+        limits_from_js(&body),
+        get(&body, "retryAfterMs").as_f64(),
+        get(answer, "retryAfter").as_string().as_deref(),
+    )
 }
 
 /// The `limits` an answer carries, when it carries them whole.

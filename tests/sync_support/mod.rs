@@ -1,7 +1,9 @@
 //! A sync server in memory for tests: it decides pushes with the core's own `decide_batch` (as
 //! annals-server does over PostgreSQL), pages pulls by whole appends, and announces heads.
 //! Devices reach it through a [`Link`] that can be taken offline, lose push answers after the
-//! server committed, and records the backoff it was asked to wait. Devices may keep payloads
+//! server committed, answer 429, duplicate pushes and pull answers, hold pushes back to deliver
+//! them later (in order or reversed), answer a pull with a stale answer, stall a request for
+//! good (a device restarting drops it), and records the backoff it was asked to wait. Devices may keep payloads
 //! in any form ([`TestPayload`]): memory stores natively, IndexedDB stores in browsers. Test
 //! files using it declare `mod conformance;` too (its read helpers).
 #![allow(dead_code)]
@@ -71,6 +73,8 @@ pub struct Server {
     /// Advanced to the head after each commit.
     pub heads: Notifier,
     pub pushes: Cell<u64>,
+    /// The sender ([`Link::id`]) of every push received, in order.
+    pub senders: RefCell<Vec<u64>>,
     pub pulls: Cell<u64>,
     /// What its replies say of its limits (it enforces none itself).
     pub limits: Cell<Option<Limits>>,
@@ -84,7 +88,13 @@ impl Server {
     /// Decides a push as annals-server does: validated with the core's rules, then one
     /// transaction where a refused append stops the later appends of its stream.
     pub fn push<P: Payload>(&self, appends: &[PendingAppend<P>]) -> PushReply {
+        self.push_from(0, appends)
+    }
+
+    /// [`push`](Self::push), from sender `sender`.
+    pub fn push_from<P: Payload>(&self, sender: u64, appends: &[PendingAppend<P>]) -> PushReply {
         self.pushes.set(self.pushes.get() + 1);
+        self.senders.borrow_mut().push(sender);
         let requests: Vec<AppendRequest> = appends
             .iter()
             .map(|a| {
@@ -154,6 +164,75 @@ impl Server {
     }
 }
 
+thread_local! {
+    /// The test's clock, in ms: advanced only by sleeps that end ([`Link::sleep`]) and by
+    /// [`advance_clock`]. One per test thread.
+    static NOW: Cell<f64> = const { Cell::new(1_764_374_400_000.0) };
+    static NEXT_LINK: Cell<u64> = const { Cell::new(1) };
+}
+
+/// The test clock's time (a [`StoreConfig::now`]).
+pub fn test_now() -> f64 {
+    NOW.with(|n| n.get())
+}
+
+/// Moves the test clock `ms` on.
+pub fn advance_clock(ms: f64) {
+    NOW.with(|n| n.set(n.get() + ms));
+}
+
+/// Where a request stalls for good ([`Link::stall`]): a restart drops it there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stall {
+    /// A push that never reached the server.
+    PushUnsent,
+    /// A push the server committed, whose answer never comes.
+    PushCommitted,
+    /// A pull never answered.
+    Pull,
+}
+
+/// What the network did to a link's messages, counted when it happened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Faults {
+    /// Push answers lost after the server committed.
+    pub lost_answers: u64,
+    /// Pushes the server received twice.
+    pub duplicated_pushes: u64,
+    /// Pull answers delivered again, as the answer to the next pull.
+    pub duplicated_pull_answers: u64,
+    /// Pushes held back and delivered to the server later.
+    pub delayed_pushes: u64,
+    /// Of those, delivered after the server had taken pushes from others meanwhile.
+    pub delayed_past_others: u64,
+    /// Of those, delivered after the sender had pushed again (its retry).
+    pub delayed_past_retry: u64,
+    /// Held pushes delivered in reverse order (two or more at once), counted per push.
+    pub reordered_pushes: u64,
+    /// Older pull answers delivered after newer ones.
+    pub stale_pull_answers: u64,
+    /// Requests stalled for good.
+    pub stalled: u64,
+    /// Requests answered 429.
+    pub rate_limited: u64,
+}
+
+impl Faults {
+    /// Both counts added.
+    pub fn add(&mut self, other: Faults) {
+        self.lost_answers += other.lost_answers;
+        self.duplicated_pushes += other.duplicated_pushes;
+        self.duplicated_pull_answers += other.duplicated_pull_answers;
+        self.delayed_pushes += other.delayed_pushes;
+        self.delayed_past_others += other.delayed_past_others;
+        self.delayed_past_retry += other.delayed_past_retry;
+        self.reordered_pushes += other.reordered_pushes;
+        self.stale_pull_answers += other.stale_pull_answers;
+        self.stalled += other.stalled;
+        self.rate_limited += other.rate_limited;
+    }
+}
+
 /// A device's connection to the server, for devices storing payloads as `P`.
 #[derive(Debug)]
 pub struct Link<P = Value> {
@@ -170,6 +249,35 @@ pub struct Link<P = Value> {
     pub requests: Cell<u64>,
     /// The notice stream fails at once (push and pull still work).
     pub notices_fail: Cell<bool>,
+    /// The next requests (push or pull) are answered 429, each asking for this wait (ms).
+    pub rate_limits: RefCell<VecDeque<u64>>,
+    /// Sleeps move the test clock to their end (else the clock stands still: a wall clock
+    /// that reads short of a timer).
+    pub sleeps_move_clock: Cell<bool>,
+    /// Every request that reached the link: its kind and the test clock's time.
+    pub log: RefCell<Vec<(&'static str, f64)>>,
+    /// The next this many pushes reach the server twice (the network repeated the request);
+    /// the device gets the first answer.
+    pub duplicate_pushes: Cell<u32>,
+    /// The next this many pushes are held in the network: the device sees a network failure,
+    /// and [`deliver_held`](Self::deliver_held) hands them to the server later.
+    pub hold_pushes: Cell<u32>,
+    /// Pushes held, oldest first, each with the server's push count when held.
+    pub held: RefCell<VecDeque<(Vec<PendingAppend<P>>, usize)>>,
+    /// Names this link's device to the server (a restarted device's new link takes it over).
+    pub id: Cell<u64>,
+    /// The next this many pulls get the previous pull's answer again instead of their own.
+    pub duplicate_pull_answers: Cell<u32>,
+    /// The next this many pulls get an older answer instead of their own: the one
+    /// [`stale_age`](Self::stale_age) answers back (the oldest kept, if fewer).
+    pub stale_pull_answers: Cell<u32>,
+    pub stale_age: Cell<usize>,
+    /// The last pull answers delivered, oldest first (at most 8).
+    pull_answers: RefCell<VecDeque<PullReply<P>>>,
+    /// The next request of this kind never completes.
+    pub stall: Cell<Option<Stall>>,
+    /// What the network did, so far.
+    pub faults: Cell<Faults>,
     payload: std::marker::PhantomData<P>,
 }
 
@@ -184,17 +292,92 @@ impl<P> Link<P> {
             clock: Notifier::default(),
             requests: Cell::new(0),
             notices_fail: Cell::new(false),
+            rate_limits: RefCell::default(),
+            log: RefCell::default(),
+            sleeps_move_clock: Cell::new(true),
+            duplicate_pushes: Cell::new(0),
+            hold_pushes: Cell::new(0),
+            held: RefCell::default(),
+            id: Cell::new(NEXT_LINK.with(|n| n.replace(n.get() + 1))),
+            duplicate_pull_answers: Cell::new(0),
+            stale_pull_answers: Cell::new(0),
+            stale_age: Cell::new(0),
+            pull_answers: RefCell::default(),
+            stall: Cell::new(None),
+            faults: Cell::new(Faults::default()),
             payload: std::marker::PhantomData,
         }
     }
 
-    fn reach(&self) -> Result<(), SyncError> {
-        self.requests.set(self.requests.get() + 1);
-        if self.online.get() {
-            Ok(())
-        } else {
-            Err(SyncError::new(SyncErrorCode::Network, "offline"))
+    fn count(&self, fault: impl FnOnce(&mut Faults)) {
+        let mut faults = self.faults.get();
+        fault(&mut faults);
+        self.faults.set(faults);
+    }
+
+    /// Takes `n` from a counter of faults to come, if it holds any.
+    fn take(counter: &Cell<u32>) -> bool {
+        let n = counter.get();
+        if n > 0 {
+            counter.set(n - 1);
         }
+        n > 0
+    }
+
+    fn reach(&self, kind: &'static str) -> Result<(), SyncError> {
+        self.requests.set(self.requests.get() + 1);
+        if !self.online.get() {
+            return Err(SyncError::new(SyncErrorCode::Network, "offline"));
+        }
+        self.log.borrow_mut().push((kind, test_now()));
+        if kind != "notice" {
+            let limited = self.rate_limits.borrow_mut().pop_front();
+            if let Some(ms) = limited {
+                self.count(|f| f.rate_limited += 1);
+                return Err(SyncError::rate_limited("429", ms));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<P: TestPayload> Link<P> {
+    /// Hands every held push to the server, oldest first or (`reverse`) newest first; their
+    /// answers go nowhere. How many were delivered.
+    pub fn deliver_held(&self, reverse: bool) -> usize {
+        let mut held: Vec<_> = self.held.borrow_mut().drain(..).collect();
+        let n = held.len();
+        if reverse {
+            held.reverse();
+        }
+        let (mut past_others, mut past_retry) = (0, 0);
+        for (appends, since) in &held {
+            let senders = self.server.senders.borrow()[*since..].to_vec();
+            past_others += u64::from(senders.iter().any(|&s| s != self.id.get()));
+            past_retry += u64::from(senders.iter().any(|&s| s == self.id.get()));
+            self.server.push_from(self.id.get(), appends);
+        }
+        self.count(|f| {
+            f.delayed_pushes += n as u64;
+            f.delayed_past_others += past_others;
+            f.delayed_past_retry += past_retry;
+            if reverse && n > 1 {
+                f.reordered_pushes += n as u64;
+            }
+        });
+        n
+    }
+
+    /// Ends every fault to come (held pushes stay held).
+    pub fn heal(&self) {
+        self.online.set(true);
+        self.lose_push_answers.set(0);
+        self.duplicate_pushes.set(0);
+        self.hold_pushes.set(0);
+        self.duplicate_pull_answers.set(0);
+        self.stale_pull_answers.set(0);
+        self.stall.set(None);
+        self.rate_limits.borrow_mut().clear();
     }
 }
 
@@ -202,25 +385,64 @@ impl<P: TestPayload> Transport for Link<P> {
     type Payload = P;
 
     async fn push(&self, appends: &[PendingAppend<P>]) -> Result<PushReply, SyncError> {
-        self.reach()?;
+        self.reach("push")?;
         if let Some(limits) = self.too_large.borrow_mut().pop_front() {
             return Err(SyncError { limits, ..SyncError::new(SyncErrorCode::TooLarge, "413") });
         }
-        let reply = self.server.push(appends);
-        if self.lose_push_answers.get() > 0 {
-            self.lose_push_answers.set(self.lose_push_answers.get() - 1);
+        if self.stall.get() == Some(Stall::PushUnsent) {
+            self.stall.set(None);
+            self.count(|f| f.stalled += 1);
+            return std::future::pending().await;
+        }
+        if Self::take(&self.hold_pushes) {
+            self.held.borrow_mut().push_back((appends.to_vec(), self.server.senders.borrow().len()));
+            return Err(SyncError::new(SyncErrorCode::Network, "no answer in time (the push is held in the network)"));
+        }
+        let reply = self.server.push_from(self.id.get(), appends);
+        if Self::take(&self.duplicate_pushes) {
+            self.server.push_from(self.id.get(), appends);
+            self.count(|f| f.duplicated_pushes += 1);
+        }
+        if self.stall.get() == Some(Stall::PushCommitted) {
+            self.stall.set(None);
+            self.count(|f| f.stalled += 1);
+            return std::future::pending().await;
+        }
+        if Self::take(&self.lose_push_answers) {
+            self.count(|f| f.lost_answers += 1);
             return Err(SyncError::new(SyncErrorCode::Network, "the answer was lost"));
         }
         Ok(reply)
     }
 
     async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<P>, SyncError> {
-        self.reach()?;
-        Ok(self.server.pull(after, limit))
+        self.reach("pull")?;
+        if self.stall.get() == Some(Stall::Pull) {
+            self.stall.set(None);
+            self.count(|f| f.stalled += 1);
+            return std::future::pending().await;
+        }
+        let kept = self.pull_answers.borrow().len();
+        if kept > 0 && Self::take(&self.duplicate_pull_answers) {
+            self.count(|f| f.duplicated_pull_answers += 1);
+            return Ok(self.pull_answers.borrow()[kept - 1].clone());
+        }
+        if kept > 1 && Self::take(&self.stale_pull_answers) {
+            self.count(|f| f.stale_pull_answers += 1);
+            let age = self.stale_age.get().clamp(1, kept - 1);
+            return Ok(self.pull_answers.borrow()[kept - 1 - age].clone());
+        }
+        let reply = self.server.pull(after, limit);
+        let mut answers = self.pull_answers.borrow_mut();
+        answers.push_back(reply.clone());
+        if answers.len() > 8 {
+            answers.pop_front();
+        }
+        Ok(reply)
     }
 
     async fn notice(&self, known: u64) -> Result<u64, SyncError> {
-        self.reach()?;
+        self.reach("notice")?;
         if self.notices_fail.get() {
             return Err(SyncError::new(SyncErrorCode::Network, "the notice stream broke"));
         }
@@ -234,10 +456,16 @@ impl<P: TestPayload> Transport for Link<P> {
         }
     }
 
+    /// Ends when the test advances [`clock`](Self::clock); the test clock then reads at least
+    /// the sleep's end.
     async fn sleep(&self, ms: u32) {
         self.sleeps.borrow_mut().push(ms);
+        let end = test_now() + ms as f64;
         let seq = self.clock.seq();
         self.clock.changed(seq).await;
+        if self.sleeps_move_clock.get() {
+            NOW.with(|n| n.set(n.get().max(end)));
+        }
     }
 
     fn event_bytes(&self, event: &RecordedEvent<P>) -> usize {
@@ -259,7 +487,9 @@ where
 
 /// A memory store syncing with `server`.
 pub async fn device(server: &Rc<Server>, live: bool) -> (Rc<Store<MemoryBackend>>, Device<MemoryBackend>) {
-    let store = Store::open(MemoryBackend::new(), StoreConfig::default()).await.expect("open");
+    let store = Store::open(MemoryBackend::new(), StoreConfig { now: test_now, ..StoreConfig::default() })
+        .await
+        .expect("open");
     let engine = attach(&store, server, live);
     (store, engine)
 }

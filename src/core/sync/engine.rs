@@ -10,7 +10,7 @@ use ::core::pin::Pin;
 use super::backend::SyncBackend;
 use super::protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
+    SyncErrorCode, CLIENT_LIMITS, DEFAULT_RETRY_AFTER_MS, PROBE_LIMITS, PULL_LIMIT,
 };
 use crate::core::error::Error;
 use crate::core::event::RecordedEvent;
@@ -90,6 +90,9 @@ pub struct SyncEngine<B: SyncBackend, T: Transport<Payload = B::Payload>> {
     /// Woken when the engine closes.
     wake: Notifier,
     closed: Cell<bool>,
+    /// The server's last 429: when it came (the store's clock, ms) and the wait it asked for.
+    /// Until that wait is over, a round asks nothing of the server.
+    rate_limited: Cell<Option<(f64, u64)>>,
 }
 
 impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
@@ -113,6 +116,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
             round_done: Notifier::default(),
             wake: Notifier::default(),
             closed: Cell::new(false),
+            rate_limited: Cell::new(None),
         })
     }
 
@@ -157,7 +161,9 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     }
 
     /// One round now: resolves once every event appended before the call is confirmed or in a
-    /// conflict, and every event the server held when the round began is in the store.
+    /// conflict, and every event the server held when the round began is in the store. While
+    /// the wait a 429 asked for lasts, it fails at once with a
+    /// [`RateLimited`](SyncErrorCode::RateLimited) error carrying the wait left, sending nothing.
     pub async fn flush(&self) -> Result<(), Error> {
         self.round().await
     }
@@ -186,9 +192,9 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                         due = false;
                     }
                     Err(_) if self.is_closed() => return,
-                    Err(_) => {
+                    Err(e) => {
                         failures += 1;
-                        self.back_off(failures, wake).await;
+                        self.back_off(failures, wake, wait_asked(&e)).await;
                         continue;
                     }
                 }
@@ -217,9 +223,14 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 }
                 Either::Right(Err(e)) => {
                     notice = None;
-                    self.failed(Error::Sync(e));
+                    let e = Error::Sync(e);
+                    if let Error::Sync(asked @ SyncError { code: SyncErrorCode::RateLimited, .. }) = &e {
+                        self.note_rate_limit(asked);
+                    }
+                    let at_least = wait_asked(&e);
+                    self.failed(e);
                     notice_failures += 1;
-                    self.back_off(notice_failures, self.wake.seq()).await;
+                    self.back_off(notice_failures, self.wake.seq(), at_least).await;
                     // The notices may have been missed meanwhile: catch up.
                     due = true;
                 }
@@ -228,15 +239,25 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
     }
 
     /// Waits before retry `failures`: 250 ms doubling to 30 s, each wait drawn between half and
-    /// all of it (jitter), or until closed. Meanwhile the status follows local appends.
-    async fn back_off(&self, failures: u32, wake: u64) {
+    /// all of it (jitter), and at least `at_least` ms (what a 429 asked for), or until closed.
+    /// Meanwhile the status follows local appends.
+    async fn back_off(&self, failures: u32, wake: u64, at_least: u64) {
         let full = FIRST_BACKOFF_MS.saturating_mul(1 << (failures - 1).min(16)).min(MAX_BACKOFF_MS);
         let ms = full / 2 + (self.store.random() % (full as u64 / 2 + 1)) as u32;
+        let ms = ms.max(u32::try_from(at_least).unwrap_or(u32::MAX));
+        let limited = self.rate_limited.get();
         let mut sleep = core::pin::pin!(first(self.transport.sleep(ms), self.wake.changed(wake)));
         loop {
             let local = self.store.notifier().seq();
             match first(sleep.as_mut(), self.store.notifier().changed(local)).await {
-                Either::Left(_) => return,
+                Either::Left(_) => {
+                    // The timer waited out the 429's wait: over, whatever the wall clock says
+                    // (it may read a millisecond short, or have been set back).
+                    if at_least > 0 && self.rate_limited.get() == limited {
+                        self.rate_limited.set(None);
+                    }
+                    return;
+                }
                 Either::Right(()) => {
                     let _ = self.refresh().await;
                 }
@@ -250,13 +271,44 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         status.error = Some(error);
     }
 
+    /// The wait left of the server's last 429, in ms, if any (a clock that went back counts
+    /// the whole wait again).
+    fn rate_limit_left(&self) -> Option<u64> {
+        let (since, wait) = self.rate_limited.get()?;
+        let elapsed = self.store.now() - since;
+        let left = if elapsed < 0.0 { wait } else { wait.saturating_sub(elapsed as u64) };
+        if left == 0 {
+            self.rate_limited.set(None);
+            return None;
+        }
+        Some(left)
+    }
+
+    /// Remembers a 429: no round asks anything of the server until its wait is over.
+    fn note_rate_limit(&self, error: &SyncError) {
+        let wait = error.retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS);
+        self.rate_limited.set(Some((self.store.now(), wait)));
+    }
+
     async fn round(&self) -> Result<(), Error> {
         let _turn = self.turn().await?;
-        let result = async {
-            self.push_all().await?;
-            self.pull_all().await
-        }
-        .await;
+        let result = match self.rate_limit_left() {
+            Some(left) => Err(Error::Sync(SyncError::rate_limited(
+                format!("the server asked for a pause: {left} ms left"),
+                left,
+            ))),
+            None => {
+                let result = async {
+                    self.push_all().await?;
+                    self.pull_all().await
+                }
+                .await;
+                if let Err(Error::Sync(e @ SyncError { code: SyncErrorCode::RateLimited, .. })) = &result {
+                    self.note_rate_limit(e);
+                }
+                result
+            }
+        };
         let refreshed = self.refresh().await;
         match &result {
             Ok(()) => {
@@ -486,4 +538,14 @@ fn pack<P, T: Transport<Payload = P>>(
         chosen.push(append);
     }
     (chosen, None)
+}
+
+/// The wait a failure asks for before the next request: a 429's, else none.
+fn wait_asked(error: &Error) -> u64 {
+    match error {
+        Error::Sync(SyncError { code: SyncErrorCode::RateLimited, retry_after_ms, .. }) => {
+            retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS)
+        }
+        _ => 0,
+    }
 }

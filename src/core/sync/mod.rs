@@ -14,6 +14,7 @@ pub use conflict::{conflicting_entries, rebase_request, Conflict, ConflictFeed, 
 pub use engine::{SyncEngine, SyncOptions, SyncStatus, Transport};
 pub use protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
+    retry_after_ms, SyncErrorCode, CLIENT_LIMITS, DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, PROBE_LIMITS,
+    PULL_LIMIT,
 };
 pub use pull::{plan_pull, EventUpdate, PendingEvent, PullPlan, StreamPlan, StreamSync};

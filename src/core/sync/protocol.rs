@@ -162,12 +162,16 @@ pub enum SyncErrorCode {
     Unauthorized,
     /// The request was over the server's limits (413).
     TooLarge,
-    /// The server could not be reached.
+    /// The server could not be reached, or the request did not reach it whole (408: the body
+    /// came too slowly and the server closed the connection); retried like a lost connection.
     Network,
     /// The server failed (5xx).
     Server,
     /// An answer that is not the protocol (or a request the server found malformed).
     Protocol,
+    /// The server is taking no more requests from this client for a while (429): the error's
+    /// [`retry_after_ms`](SyncError::retry_after_ms) says how long to wait.
+    RateLimited,
 }
 
 impl SyncErrorCode {
@@ -179,14 +183,27 @@ impl SyncErrorCode {
             SyncErrorCode::Network => "network",
             SyncErrorCode::Server => "server",
             SyncErrorCode::Protocol => "protocol",
+            SyncErrorCode::RateLimited => "rate_limited",
         }
     }
+
+    /// Every code, once.
+    pub const ALL: [SyncErrorCode; 6] = [
+        SyncErrorCode::Unauthorized,
+        SyncErrorCode::TooLarge,
+        SyncErrorCode::Network,
+        SyncErrorCode::Server,
+        SyncErrorCode::Protocol,
+        SyncErrorCode::RateLimited,
+    ];
 
     /// The code for an HTTP status that is not a success.
     pub fn from_status(status: u16) -> Self {
         match status {
             401 | 403 => SyncErrorCode::Unauthorized,
+            408 => SyncErrorCode::Network,
             413 => SyncErrorCode::TooLarge,
+            429 => SyncErrorCode::RateLimited,
             500..=599 => SyncErrorCode::Server,
             _ => SyncErrorCode::Protocol,
         }
@@ -202,12 +219,40 @@ pub struct SyncError {
     pub message: String,
     /// With [`SyncErrorCode::TooLarge`]: the server's limits, when it said them.
     pub limits: Option<Limits>,
+    /// With [`SyncErrorCode::RateLimited`]: how long, in milliseconds, the server asked the
+    /// client to wait before its next request ([`retry_after_ms`]); `None` with other codes.
+    pub retry_after_ms: Option<u64>,
 }
 
 impl SyncError {
     /// An error of `code`.
     pub fn new(code: SyncErrorCode, message: impl Into<String>) -> Self {
-        SyncError { code, message: message.into(), limits: None }
+        SyncError { code, message: message.into(), limits: None, retry_after_ms: None }
+    }
+
+    /// A [`SyncErrorCode::RateLimited`] error: wait `retry_after_ms` before the next request.
+    pub fn rate_limited(message: impl Into<String>, retry_after_ms: u64) -> Self {
+        SyncError { retry_after_ms: Some(retry_after_ms), ..Self::new(SyncErrorCode::RateLimited, message) }
+    }
+
+    /// The error an HTTP answer that is not a success stands for: its status's code, the
+    /// body's `message` (else `HTTP <status>`), the body's `limits` and, for a 429, the wait
+    /// [`retry_after_ms`] reads from the body's `retryAfterMs` and the `Retry-After` header.
+    pub fn from_answer(
+        status: u16,
+        message: Option<String>,
+        limits: Option<Limits>,
+        body_retry_after_ms: Option<f64>,
+        retry_after_header: Option<&str>,
+    ) -> Self {
+        let code = SyncErrorCode::from_status(status);
+        let message = message.unwrap_or_else(|| alloc::format!("HTTP {status}"));
+        SyncError {
+            limits,
+            retry_after_ms: (code == SyncErrorCode::RateLimited)
+                .then(|| retry_after_ms(body_retry_after_ms, retry_after_header)),
+            ..Self::new(code, message)
+        }
     }
 
     /// A [`SyncErrorCode::Protocol`] error.
@@ -216,8 +261,82 @@ impl SyncError {
     }
 }
 
+/// How long a 429 without a usable wait makes the client wait.
+pub const DEFAULT_RETRY_AFTER_MS: u64 = 1_000;
+/// The longest wait a 429 can impose: a larger one (a server's mistake) is cut to this.
+pub const MAX_RETRY_AFTER_MS: u64 = 3_600_000;
+
+/// The wait a 429 asks for, in ms: the body's `retryAfterMs` (a finite number ≥ 0, rounded
+/// up), else the `Retry-After` header's whole seconds × 1000, else
+/// [`DEFAULT_RETRY_AFTER_MS`]; at most [`MAX_RETRY_AFTER_MS`]. (A `Retry-After` given as an
+/// HTTP date is not read: the client's clock may not be the server's.)
+pub fn retry_after_ms(body_ms: Option<f64>, header: Option<&str>) -> u64 {
+    let from_body = body_ms.filter(|ms| ms.is_finite() && *ms >= 0.0).map(|ms| {
+        let up = ms as u64; // saturating
+        if (up as f64) < ms { up.saturating_add(1) } else { up }
+    });
+    let from_header = || {
+        let text = header?.trim();
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Too many digits to hold is a very long wait.
+        Some(text.parse::<u64>().map_or(u64::MAX, |s| s.saturating_mul(1000)))
+    };
+    from_body.or_else(from_header).unwrap_or(DEFAULT_RETRY_AFTER_MS).min(MAX_RETRY_AFTER_MS)
+}
+
 impl fmt::Display for SyncError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "sync failed ({}): {}", self.code.as_str(), self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_429_is_rate_limited_with_the_wait_the_server_asked_for() {
+        assert_eq!(SyncErrorCode::from_status(429), SyncErrorCode::RateLimited);
+        assert_eq!(SyncErrorCode::RateLimited.as_str(), "rate_limited");
+        let e = SyncError::from_answer(429, Some("slow down".into()), None, Some(1500.0), Some("9"));
+        assert_eq!((e.code, e.message.as_str(), e.retry_after_ms), (SyncErrorCode::RateLimited, "slow down", Some(1500)));
+        // The body's milliseconds first, rounded up; else the header's seconds; else the default.
+        assert_eq!(retry_after_ms(Some(0.2), None), 1);
+        assert_eq!(retry_after_ms(None, Some(" 3 ")), 3000);
+        assert_eq!(retry_after_ms(Some(f64::NAN), Some("2")), 2000);
+        assert_eq!(retry_after_ms(Some(-5.0), Some("Wed, 21 Oct 2015 07:28:00 GMT")), DEFAULT_RETRY_AFTER_MS);
+        assert_eq!(retry_after_ms(None, None), DEFAULT_RETRY_AFTER_MS);
+        // A wait beyond reason is cut to an hour.
+        assert_eq!(retry_after_ms(Some(1e300), None), MAX_RETRY_AFTER_MS);
+        assert_eq!(retry_after_ms(None, Some("99999999999999999999999")), MAX_RETRY_AFTER_MS);
+        // Other statuses carry no wait.
+        let e = SyncError::from_answer(503, None, None, Some(1500.0), Some("9"));
+        assert_eq!((e.code, e.message.as_str(), e.retry_after_ms), (SyncErrorCode::Server, "HTTP 503", None));
+    }
+
+    #[test]
+    fn a_408_is_a_connection_that_failed_not_a_protocol_error() {
+        // The server answers 408 when a push's body arrives too slowly: the request never got
+        // there whole, so the client treats it as a network failure and retries.
+        assert_eq!(SyncErrorCode::from_status(408), SyncErrorCode::Network);
+        assert_eq!(SyncErrorCode::from_status(400), SyncErrorCode::Protocol);
+    }
+
+    #[test]
+    fn every_code_is_spelled_once_and_declared_to_javascript() {
+        let names: alloc::collections::BTreeSet<&str> = SyncErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), SyncErrorCode::ALL.len());
+        // The `RawError` declaration the TypeScript layer is compiled against (and checks its
+        // `SyncErrorCode` type with) names exactly these codes.
+        let declared = include_str!("../../js/output.rs")
+            .lines()
+            .find(|l| l.contains("readonly name: 'SyncError'"))
+            .expect("RawError declares SyncError");
+        let codes = declared.split("readonly code:").nth(1).and_then(|rest| rest.split(';').next()).expect("its code");
+        let declared: alloc::collections::BTreeSet<&str> =
+            codes.split('|').map(|c| c.trim().trim_matches('\'')).collect();
+        assert_eq!(declared, names);
     }
 }
