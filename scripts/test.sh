@@ -36,7 +36,7 @@ fi
 step "native: cargo test (core unit tests + conformance suite on memory)"
 limit 900 cargo test
 
-step "annals-server: conformance suite on PostgreSQL, the wire protocol over HTTP, PostgreSQL restarts"
+step "annals-server: conformance suite on PostgreSQL, the wire protocol over HTTP, PostgreSQL restarts, 10,000+ hostile requests, security (tokens, SQL parameters, CORS), rate limit, the decode_push fuzz corpus"
 limit 900 cargo test -p annals-server
 step "annals-server: the Node test support (tests/support/server.mjs)"
 limit 300 node --test tests/support/
