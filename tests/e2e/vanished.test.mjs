@@ -12,45 +12,13 @@ import assert from 'node:assert/strict';
 import { ensureDemoInstalled, launchContext, startServer as startStatic, tempDir, withTimeout } from './helpers.mjs';
 import { startPostgres, startServer } from '../support/server.mjs';
 import { fmt, writeReliabilityRow } from '../support/reliability.mjs';
+import { pushEvents, serverLog } from './server-log.mjs';
 
 ensureDemoInstalled();
 const pg = await startPostgres({ settings: { fsync: 'off' } });
 test.after(() => pg.stop());
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Every event of the tenant behind `token`, in server order. */
-export async function serverLog(url, token) {
-  const events = [];
-  for (;;) {
-    const response = await fetch(`${url}/v1/pull?after=${events.length}&limit=10000`, { headers: { authorization: `Bearer ${token}` } });
-    assert.equal(response.status, 200, `pull: HTTP ${response.status}`);
-    const page = await response.json();
-    events.push(...page.events);
-    if (page.events.length === 0 || events.length >= page.head) return events;
-  }
-}
-
-/** Another device's events, pushed straight to the server: `n` events over 8 streams. */
-export async function pushEvents(url, token, n, prefix) {
-  for (let done = 0; done < n; ) {
-    const appends = [];
-    for (let i = 0; i < 500 && done < n; i++, done++) {
-      appends.push({
-        stream: `${prefix}-${done % 8}`,
-        expectedVersion: 'any',
-        recordedAt: Date.now(),
-        events: [{ id: crypto.randomUUID(), type: 'Elsewhere', data: { n: done, text: `event ${done} of another device` }, metadata: {} }],
-      });
-    }
-    const response = await fetch(`${url}/v1/push`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ appends }),
-    });
-    assert.equal(response.status, 200, `push: HTTP ${response.status} ${await response.text()}`);
-  }
-}
 
 const shape = (e) => ({ id: e.id, stream: e.stream, type: e.type, version: e.version, data: e.data, metadata: e.metadata, serverPosition: e.serverPosition ?? e.position });
 
