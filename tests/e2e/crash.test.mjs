@@ -16,7 +16,8 @@
 //   - stream versions are 1..n, positions 1..N, strictly increasing, no gap;
 //   - readAll and readStream (and streamVersion) agree;
 //   - what the previous restart found is still there, unchanged (a prefix of readAll);
-// except after Chromium itself deleted the database (see BACKENDS): then it must be empty.
+// except after Chromium itself deleted the database (see BACKENDS): then it must be empty, and
+// the store must say so (`store.recovery`); otherwise it must not.
 import test from 'node:test';
 import { mulberry32 } from './pages/shared.mjs';
 import assert from 'node:assert/strict';
@@ -159,6 +160,7 @@ async function crashRounds(t, backend) {
     lost: 0,
     partial: 0,
     chromiumDeletedDatabase: 0,
+    vanishedReported: 0,
     acknowledgedAppendsDeletedByChromium: 0,
     eventsInStore: 0,
     seed,
@@ -228,7 +230,11 @@ async function crashRounds(t, backend) {
       assert.equal(dirs.includes(originDir), backend === 'sqlite', `${label}: IndexedDB on ${name}: ${dirs}`);
     }
     const log = chromiumLog(profile);
+    const recovery = await page.evaluate(() => window.crash.recovery());
     if (CHROMIUM_DELETED_DATABASE.test(log)) {
+      // The store noticed: its mark names the database that is gone (docs/api.md).
+      assert.equal(recovery?.kind, 'vanished', `${label}: store.recovery reports the deleted database`);
+      figures.vanishedReported += 1;
       // Chromium threw the database away on opening it: everything in it is gone, annals'
       // invariants hold on the empty one it made instead. Counted, and the run goes on.
       const why = log.split('\n').filter((l) => /indexed_db|IndexedDB/.test(l)).map((l) => l.replace(/^\[[^\]]*\]\s*/, ''));
@@ -240,6 +246,8 @@ async function crashRounds(t, backend) {
       }
       previous = [];
       assert.deepEqual(state.all, [], `${label}: the database Chromium made instead is empty`);
+    } else {
+      assert.equal(recovery, undefined, `${label}: no recovery reported for the database that is still there`);
     }
     const c = check(state, batches, previous, label);
     figures.eventsChecked += c.events;
