@@ -34,7 +34,7 @@ import fs from 'node:fs';
 const KILLS = Number(process.env.ANNALS_SYNC_CRASH_KILLS ?? 20); // of each kind, per backend
 const PULL_EVENTS = 2500; // pushed by another device before each pull round (pages of 1,000)
 const PUSH_EVENTS = 1000; // appended offline before each push round (two pushes or more)
-const MAX_KILL_DELAY_MS = { pull: 200, push: 80 }; // after the first page applied / push sent
+const MAX_KILL_DELAY_MS = { pull: 120, push: 80 }; // after the first page applied / push sent
 const SEED = Number(process.env.ANNALS_CRASH_SEED ?? Date.now() % 2 ** 31);
 const TOKEN = 'token-sync-crash';
 

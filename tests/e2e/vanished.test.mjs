@@ -39,6 +39,13 @@ async function openDevice(context, statics, name) {
   return { page, call, recovery, problems };
 }
 
+/** Reloads the device's page and opens the store `name` again. */
+async function reopen(device, name) {
+  await device.page.reload();
+  await device.page.waitForSelector('body[data-ready="true"]');
+  await device.page.evaluate((n) => window.openDevice(n), name);
+}
+
 /** Deletes the IndexedDB database of store `name` from `page` (another page than the store's). */
 async function deleteDatabase(page, name) {
   return page.evaluate(
@@ -76,9 +83,7 @@ test('a vanished database is reported with its figures, and a sync brings back e
   assert.equal(log.length, 3500);
 
   // Reopened: the same database, not reported. Offline, more appends: pending.
-  await device.page.reload();
-  await device.page.waitForSelector('body[data-ready="true"]');
-  await device.page.evaluate(() => window.openDevice('vanish'));
+  await reopen(device, 'vanish');
   assert.equal(await device.recovery(), undefined, 'the database opened before is not reported');
   const offline = await device.call('workload', { seed: 4600, events: 137, streams: 4, prefix: 'Mine', anyOnly: true });
   const before = await device.call('dump', []);
@@ -93,9 +98,7 @@ test('a vanished database is reported with its figures, and a sync brings back e
   assert.equal(await deleteDatabase(other, 'vanish'), 'deleted', 'the open store gives way to the deletion');
 
   // Reopened: told, with the figures.
-  await device.page.reload();
-  await device.page.waitForSelector('body[data-ready="true"]');
-  await device.page.evaluate(() => window.openDevice('vanish'));
+  await reopen(device, 'vanish');
   const recovery = await device.recovery();
   assert.ok(recovery, 'the store reports that its database vanished');
   assert.equal(recovery.kind, 'vanished');
@@ -124,9 +127,7 @@ test('a vanished database is reported with its figures, and a sync brings back e
   await device.call('close');
 
   // Reported once: the next open is of the marked (new) database.
-  await device.page.reload();
-  await device.page.waitForSelector('body[data-ready="true"]');
-  await device.page.evaluate(() => window.openDevice('vanish'));
+  await reopen(device, 'vanish');
   assert.equal(await device.recovery(), undefined, 'reported by the first open after the loss only');
   await device.call('close');
   assert.deepEqual(device.problems, []);
@@ -204,9 +205,7 @@ test('live sync online: a loss costs at most the events whose push was not confi
     await window.appending;
     return window.appended;
   });
-  await device.page.reload();
-  await device.page.waitForSelector('body[data-ready="true"]');
-  await device.page.evaluate(() => window.openDevice('live'));
+  await reopen(device, 'live');
   const recovery = await device.recovery();
   assert.ok(recovery, 'reported');
   await device.call('startSync', { url: server.url, token, live: false });
