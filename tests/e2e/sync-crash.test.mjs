@@ -111,6 +111,7 @@ async function syncCrashRounds(t, backend) {
     killsMidPush: 0,
     pullUnfinishedAtKill: 0,
     pushUnansweredAtKill: 0,
+    pushUnconfirmedAtRestart: 0,
     restartsChecked: 0,
     eventsChecked: 0,
     eventsAcknowledged: 0,
@@ -193,6 +194,8 @@ async function syncCrashRounds(t, backend) {
     }
     if (round > 1) {
       const c = check(state, log, acked, label);
+      // After a push round's kill: were its events still unconfirmed (push or pull cut short)?
+      if (round % 2 === 1 && c.pending > 0) figures.pushUnconfirmedAtRestart += 1;
       figures.restartsChecked += 1;
       figures.eventsChecked += c.events;
       figures.halfApplied += c.halfApplied;
@@ -288,7 +291,7 @@ test.after(() => {
   writeReliabilityRow('sync-crash', {
     order: 45,
     what: 'Chromium SIGKILLed while a store syncs with annals-server (LevelDB and SQLite IndexedDB)',
-    tried: `${fmt(sum('killsMidPull'))} kills mid-pull (pull unfinished at ${fmt(sum('pullUnfinishedAtKill'))}), ${fmt(sum('killsMidPush'))} mid-push (push unanswered at ${fmt(sum('pushUnansweredAtKill'))}); ${fmt(sum('restartsChecked'))} restarts checked, ${fmt(sum('eventsChecked'))} events checked, ${fmt(sum('eventsAcknowledged'))} appended events acknowledged; ${fmt(sum('serverEvents'))} server events`,
+    tried: `${fmt(sum('killsMidPull'))} kills mid-pull (pull unfinished at ${fmt(sum('pullUnfinishedAtKill'))}), ${fmt(sum('killsMidPush'))} mid-push (a push unanswered at ${fmt(sum('pushUnansweredAtKill'))}, events unconfirmed at restart after ${fmt(sum('pushUnconfirmedAtRestart'))}); ${fmt(sum('restartsChecked'))} restarts checked, ${fmt(sum('eventsChecked'))} events checked, ${fmt(sum('eventsAcknowledged'))} appended events acknowledged; ${fmt(sum('serverEvents'))} server events`,
     result: `lost ${sum('lost') + sum('lostAtRestart')}, half-applied pulls ${sum('halfApplied')}, converged; Chromium deleted the database ${per('chromiumDeletedDatabase')} time(s) (each reported by store.recovery; pending events lost with them: ${fmt(sum('pendingLostToChromiumDeletion'))})`,
   });
 });
