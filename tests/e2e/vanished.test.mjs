@@ -8,6 +8,7 @@
 // database reopened is not reported, the report comes once; the same in a dedicated worker;
 // and with live sync online, the loss is bounded by the events whose push was not confirmed.
 import test from 'node:test';
+import fs from 'node:fs';
 import assert from 'node:assert/strict';
 import { ensureDemoInstalled, launchContext, startServer as startStatic, tempDir, withTimeout } from './helpers.mjs';
 import { startPostgres, startServer } from '../support/server.mjs';
@@ -68,8 +69,12 @@ test('a vanished database is reported with its figures, and a sync brings back e
   const token = 'token-vanish';
   const server = await startServer({ databaseUrl: pg.url, tokens: { [token]: 'vanish' }, allowOrigins: [new URL(statics.url).origin] });
   t.after(() => server.stop());
-  const context = await launchContext(tempDir('annals-vanish-'));
-  t.after(() => context.close().catch(() => {}));
+  const profile = tempDir('annals-vanish-');
+  const context = await launchContext(profile);
+  t.after(async () => {
+    await context.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
 
   await pushEvents(server.url, token, 3000, 'Other');
   // A new database without a mark is simply new.
@@ -137,8 +142,12 @@ test('a vanished database is reported with its figures, and a sync brings back e
 test('in a dedicated worker: the same mark, the same report', { timeout: 120_000 }, async (t) => {
   const statics = await startStatic();
   t.after(() => statics.close());
-  const context = await launchContext(tempDir('annals-vanish-worker-'));
-  t.after(() => context.close().catch(() => {}));
+  const profile = tempDir('annals-vanish-worker-');
+  const context = await launchContext(profile);
+  t.after(async () => {
+    await context.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
   const page = await context.newPage();
   await page.goto(`${statics.url}e2e/sync-device.html`);
   await page.evaluate(() => {
@@ -177,8 +186,12 @@ test('live sync online: a loss costs at most the events whose push was not confi
   const token = 'token-vanish-live';
   const server = await startServer({ databaseUrl: pg.url, tokens: { [token]: 'vanish-live' }, allowOrigins: [new URL(statics.url).origin] });
   t.after(() => server.stop());
-  const context = await launchContext(tempDir('annals-vanish-live-'));
-  t.after(() => context.close().catch(() => {}));
+  const profile = tempDir('annals-vanish-live-');
+  const context = await launchContext(profile);
+  t.after(async () => {
+    await context.close().catch(() => {});
+    fs.rmSync(profile, { recursive: true, force: true });
+  });
   const device = await openDevice(context, statics, 'live');
   await device.call('startSync', { url: server.url, token, live: true });
   // Appends one event every 10 ms, in the background, until the database is deleted.
