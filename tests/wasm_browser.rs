@@ -628,3 +628,30 @@ async fn idb_deleting_the_database_elsewhere_closes_the_store_the_same_way() {
     }
     assert_eq!(store.stream_version("S-1").await, Err(Error::ClosedByUpgrade));
 }
+
+#[wasm_bindgen_test]
+async fn idb_a_database_keeps_its_identity_and_one_made_again_has_another() {
+    let name = unique("identity");
+    let first = open_store(&name).await;
+    let identity = first.backend().identity().to_owned();
+    assert!(Uuid::try_parse(&identity).is_ok(), "a UUID: {identity}");
+    let second = open_store(&name).await;
+    assert_eq!(second.backend().identity(), identity, "two stores on one database: one identity");
+    first.close();
+    second.close();
+    let again = open_store(&name).await;
+    assert_eq!(again.backend().identity(), identity, "reopened: the same identity");
+    let mark = StoreMark { identity: identity.clone(), server_position: 3, pending: 1, marked_at: 1.0e12 };
+    assert_eq!(judge_reopen(Some(&mark), again.backend().identity()), None, "the marked database");
+    again.close();
+
+    let factory: IdbFactory =
+        Reflect::get(&js_sys::global(), &"indexedDB".into()).expect("indexedDB").unchecked_into();
+    let database = format!("{}{name}", annals::idb::NAME_PREFIX);
+    raw(factory.delete_database(&database).map(JsCast::unchecked_into)).await.expect("delete");
+    let fresh = open_store(&name).await;
+    assert_ne!(fresh.backend().identity(), identity, "a database made again: another identity");
+    let vanished = judge_reopen(Some(&mark), fresh.backend().identity()).expect("the marked database vanished");
+    assert_eq!((vanished.previous_identity.as_str(), vanished.last_server_position, vanished.pending_at_last_mark), (identity.as_str(), 3, 1));
+    fresh.close();
+}

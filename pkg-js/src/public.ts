@@ -56,4 +56,5 @@ export type {
   Snapshots,
   SubscribeOptions,
   Subscription,
+  VanishedDatabase,
 } from './types.js';

@@ -1,6 +1,7 @@
 /** The event store: a thin adapter over the wasm store that types its errors. @internal */
 
 import { InvalidArgumentError } from './errors.js';
+import { Marker } from './mark.js';
 import { readOption } from './input.js';
 import { PagedIterable } from './iterable.js';
 import type { WasmStore } from './wasm/annals.js';
@@ -35,6 +36,7 @@ import type {
   Subscription,
   Sync,
   SyncOptions,
+  VanishedDatabase,
 } from './types.js';
 
 /** Runs a wasm call, rejecting with the typed error (synchronous throws included). */
@@ -50,12 +52,16 @@ class Store implements EventStore {
   readonly #raw: WasmStore;
   readonly #upcast: Upcast;
   readonly #syncs = new Set<SyncHandle>();
+  readonly #marker: Marker | undefined;
   readonly checkpoints: Checkpoints;
   readonly snapshots: Snapshots;
+  readonly recovery: VanishedDatabase | undefined;
 
-  constructor(raw: WasmStore, upcast: Upcast) {
+  constructor(raw: WasmStore, upcast: Upcast, marker: Marker | undefined, recovery: VanishedDatabase | undefined) {
     this.#raw = raw;
     this.#upcast = upcast;
+    this.#marker = marker;
+    this.recovery = recovery;
     this.checkpoints = Object.freeze({
       get: (name: string) => call(() => raw.checkpointGet(name)),
       set: (name: string, position: number) => call(() => raw.checkpointSet(name, position)),
@@ -77,7 +83,7 @@ class Store implements EventStore {
     events: EventInput<D, M> | readonly EventInput<D, M>[],
     options?: AppendOptions,
   ): Promise<AppendResult> {
-    return call(() => this.#raw.append(stream, events, options));
+    return call(() => this.#raw.append(stream, events, options)).finally(() => this.#marker?.touch());
   }
 
   streamVersion(stream: string): Promise<number> {
@@ -134,30 +140,55 @@ class Store implements EventStore {
   }
 
   import(source: ImportSource): Promise<ImportResult> {
-    return importEvents(this.#raw, source);
+    return importEvents(this.#raw, source).finally(() => this.#marker?.touch());
   }
 
   sync(options: SyncOptions): Sync {
-    const handle: SyncHandle = new SyncHandle(this.#raw, options, () => this.#syncs.delete(handle), this.#upcast);
+    // While a sync runs, the mark follows its pulls and confirmations (every second at most).
+    const marking = this.#marker && setInterval(() => this.#marker?.touch(), SYNC_MARK_INTERVAL_MS);
+    const handle: SyncHandle = new SyncHandle(
+      this.#raw,
+      options,
+      () => {
+        clearInterval(marking);
+        this.#marker?.touch();
+        this.#syncs.delete(handle);
+      },
+      this.#upcast,
+    );
     this.#syncs.add(handle);
     return handle;
   }
 
   async close(): Promise<void> {
     await Promise.all([...this.#syncs].map((s) => s.close()));
+    await this.#marker?.close();
     return call(() => this.#raw.close());
   }
 }
 
+/** How often a running sync has the store's mark brought up to date (ms). */
+const SYNC_MARK_INTERVAL_MS = 1000;
+
+type WasmEntry = Pick<typeof Wasm, 'openStore' | 'judgeReopen'>;
+
 /** Makes `openStore` over a way to get the initialised wasm module. @internal */
-export function makeOpenStore(
-  load: () => Pick<typeof Wasm, 'openStore'> | Promise<Pick<typeof Wasm, 'openStore'>>,
-): (options?: OpenStoreOptions) => Promise<EventStore> {
+export function makeOpenStore(load: () => WasmEntry | Promise<WasmEntry>): (options?: OpenStoreOptions) => Promise<EventStore> {
   return async function openStore(options?: OpenStoreOptions): Promise<EventStore> {
     // Checked before anything opens: invalid options create no database.
     const upcast: Upcast = makeUpcast(readOption(options, 'upcasters'));
     const wasm = await load();
-    return new Store(await call(() => wasm.openStore(options)), upcast);
+    const raw = await call(() => wasm.openStore(options));
+    // An IndexedDB store compares its database with its mark (the core decides), then marks it.
+    const name = (readOption(options, 'name') as string | undefined) ?? 'annals';
+    const marked = await Marker.open(raw, name);
+    let recovery: VanishedDatabase | undefined;
+    if (marked !== undefined) {
+      const vanished = wasm.judgeReopen(marked.previous, raw.identity!);
+      if (vanished !== undefined) recovery = Object.freeze({ kind: 'vanished', ...vanished, markedAt: new Date(vanished.markedAt) });
+      await marked.marker.write();
+    }
+    return new Store(raw, upcast, marked?.marker, recovery);
   };
 }
 

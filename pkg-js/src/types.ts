@@ -361,10 +361,38 @@ export interface Sync {
 
 // ---- the store -----------------------------------------------------------------------------
 
+/**
+ * The IndexedDB database this store had is gone: `openStore` found another one (new and
+ * empty, or made by another tab after the loss) than the one the store's mark names. The
+ * browser deleted it (Chromium does after some crashes; a user clearing site data does too).
+ * Confirmed events come back with the next sync; pending events the server had not received
+ * are lost (at most `pendingAtLastMark`, plus any appended after the mark).
+ */
+export interface VanishedDatabase {
+  readonly kind: 'vanished';
+  /** The identity of the database that is gone. */
+  readonly previousIdentity: string;
+  /** The identity of the database opened instead. */
+  readonly identity: string;
+  /** Its sync cursor at its last mark: a sync pulls back at least these confirmed events. */
+  readonly lastServerPosition: number;
+  /** Its pending events (appended here, not confirmed by the server) at its last mark. */
+  readonly pendingAtLastMark: number;
+  /** When the last mark was written. */
+  readonly markedAt: Date;
+}
+
 /** An open store. Every call rejects with a typed `AnnalsError`; bad input writes nothing. */
 export interface EventStore {
   /** What the store keeps its events in (what `storage: 'auto'` chose). */
   readonly storage: 'indexeddb' | 'memory';
+  /**
+   * Set when this store's IndexedDB database vanished since it was last open here: opening
+   * found another database than the one the store had marked (see {@link VanishedDatabase}).
+   * `undefined` otherwise: a database opened here before, a new one, and every memory store.
+   * Reported by the first open after the loss only.
+   */
+  readonly recovery: VanishedDatabase | undefined;
   /**
    * Appends one event or several to `stream`, all or nothing, with consecutive versions, if
    * the stream's version meets `expectedVersion` when the transaction decides

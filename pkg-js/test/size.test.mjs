@@ -16,7 +16,10 @@ import { gzipSync } from 'node:zlib';
 // leaving parts out: import (each event appended at its version) ~3.0 KB, closing on another
 // tab's upgrade and giving up a blocked open ~1.8 KB, error kinds exported to JS with a DOMException
 // kept as cause and the exact-stream filter ~2 KB, the glue's new methods and enum ~0.8 KB. Budget +3%.
-const BUDGET = 135_700;
+// Issue 10 (a database that vanished) raised it from 134,889 to 137,051 bytes (133.8 KB) on
+// 2026-11-29: wasm +1,749 (the database identity read, and written when missing, at open;
+// WasmStore.mark and identity; judgeReopen and its conversions), glue +413. Budget +3%.
+const BUDGET = 141_200;
 const DIST = new URL('../dist/wasm/', import.meta.url);
 // The module, its glue, and the glue's inline snippets (wasm-bindgen's `snippets/<crate>-<hash>/`).
 const snippets = () =>

@@ -29,8 +29,8 @@ use crate::core::{
 };
 use record::{
     decode_event, decode_event_values, decode_head, decode_position, decode_snapshot, decode_stream,
-    decode_stream_version, encode_checkpoint, is_tombstone, encode_event, encode_head, encode_outbox, encode_snapshot, encode_stream,
-    number, stream_key, StreamHead, HEAD_KEY,
+    decode_stream_version, decode_identity, encode_checkpoint, encode_identity, is_tombstone, encode_event, encode_head, encode_outbox, encode_snapshot, encode_stream,
+    number, stream_key, StreamHead, HEAD_KEY, IDENTITY_KEY,
 };
 use request::{from_js, Completion, Pending, Tripwire};
 use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, OUTBOX, SNAPSHOTS, STREAMS};
@@ -59,6 +59,8 @@ pub struct IdbBackend {
     on_versionchange: RefCell<Option<VersionChangeHandler>>,
     /// Armed by [`IdbBackend::fail_request_after`] for the next append.
     fault: ::core::cell::Cell<Option<u32>>,
+    /// The database's identity (`meta` record `identity`).
+    identity: String,
 }
 
 /// What the `versionchange` handler knows: whether it closed the connection, and whom to wake.
@@ -81,6 +83,13 @@ impl IdbBackend {
     pub async fn open(name: &str) -> Result<IdbBackend, StorageError> {
         let name = schema::database_name(name);
         let db = schema::open(&name).await?;
+        let identity = match identity(&db).await {
+            Ok(identity) => identity,
+            Err(e) => {
+                db.close();
+                return Err(e);
+            }
+        };
         let channel = BroadcastChannel::new(&name).ok();
         let upgrade = Rc::new(UpgradeElsewhere::default());
         let on_versionchange = {
@@ -102,7 +111,15 @@ impl IdbBackend {
             upgrade,
             on_versionchange: RefCell::new(Some(on_versionchange)),
             fault: Default::default(),
+            identity,
         })
+    }
+
+    /// The database's identity: a UUID written into it when it was first opened, so that a
+    /// database deleted and made again (empty) is told from the one that was
+    /// ([`crate::core::judge_reopen`]).
+    pub fn identity(&self) -> &str {
+        &self.identity
     }
 
     /// The IndexedDB database name (`annals:<name>`), also the channel's name.
@@ -285,6 +302,29 @@ impl IdbBackend {
         Pending::new(objects.put(record), what)?.result().await?;
         completion.committed().await
     }
+}
+
+/// The identity of `db`, written first if it has none (a new database, or one made before
+/// identities): read, and when missing, read again and written in one readwrite transaction,
+/// so two contexts opening a new database at once agree on one identity.
+async fn identity(db: &IdbDatabase) -> Result<String, StorageError> {
+    let key = JsValue::from_str(IDENTITY_KEY);
+    let tx = db.transaction_with_str_and_mode(META, IdbTransactionMode::Readonly).map_err(|e| from_js(&e, "transaction"))?;
+    let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
+    if let Some(id) = decode_identity(&Pending::new(meta.get(&key), "read identity")?.result().await?)? {
+        return Ok(id);
+    }
+    let tx = db.transaction_with_str_and_mode(META, IdbTransactionMode::Readwrite).map_err(|e| from_js(&e, "transaction"))?;
+    let completion = Completion::new(&tx);
+    let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
+    if let Some(id) = decode_identity(&Pending::new(meta.get(&key), "read identity")?.result().await?)? {
+        completion.abort();
+        return Ok(id);
+    }
+    let id = alloc::string::ToString::to_string(&crate::core::Uuid::now_v7());
+    Pending::new(meta.put(&encode_identity(&id)), "write identity")?.result().await?;
+    completion.committed().await?;
+    Ok(id)
 }
 
 /// The error of the first of `writes` that failed, else `otherwise`.

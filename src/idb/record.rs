@@ -158,6 +158,26 @@ pub(crate) fn decode_head(record: &JsValue) -> Result<(u64, u64), StorageError> 
 /// The key of the global head in `meta`.
 pub(crate) const HEAD_KEY: &str = "head";
 
+/// The key of the database's identity in `meta`: `{ key, id }`, a UUID written when the
+/// database is first opened by code that knows it (`crate::core::judge_reopen`).
+pub(crate) const IDENTITY_KEY: &str = "identity";
+
+/// The `meta` record of the database's identity.
+pub(crate) fn encode_identity(id: &str) -> JsValue {
+    let record = Object::new();
+    set(&record, "key", &JsValue::from_str(IDENTITY_KEY));
+    set(&record, "id", &JsValue::from_str(id));
+    record.into()
+}
+
+/// The identity of the `meta` identity record (`None` without one).
+pub(crate) fn decode_identity(record: &JsValue) -> Result<Option<String>, StorageError> {
+    if record.is_undefined() {
+        return Ok(None);
+    }
+    get(record, "id").as_string().map(Some).ok_or_else(|| corrupt("identity", "is not a string"))
+}
+
 /// The key of the sync cursor in `meta`: `{ key, position }`.
 pub(crate) const CURSOR_KEY: &str = "cursor";
 

@@ -63,6 +63,35 @@ async fn open(options: JsValue) -> Result<WasmStore, Error> {
     })
 }
 
+/// Compares a store's mark (`{ identity, serverPosition, pending, markedAt }` as read back,
+/// or `undefined`) with the identity of the database just opened
+/// ([`crate::core::judge_reopen`]): `{ previousIdentity, identity, lastServerPosition,
+/// pendingAtLastMark, markedAt }` when the marked database vanished, else `undefined`. A mark
+/// that does not read as one counts as no mark.
+#[wasm_bindgen(
+    js_name = judgeReopen,
+    unchecked_return_type = "{ previousIdentity: string; identity: string; lastServerPosition: number; pendingAtLastMark: number; markedAt: number } | undefined"
+)]
+pub fn judge_reopen(mark: JsValue, identity: &str) -> JsValue {
+    let count = |field| get(&mark, field).as_f64().and_then(crate::core::safe_integer);
+    let mark = (|| {
+        Some(crate::core::StoreMark {
+            identity: get(&mark, "identity").as_string()?,
+            server_position: count("serverPosition")?,
+            pending: count("pending")?,
+            marked_at: get(&mark, "markedAt").as_f64()?,
+        })
+    })();
+    let Some(vanished) = crate::core::judge_reopen(mark.as_ref(), identity) else { return JsValue::UNDEFINED };
+    let out = js_sys::Object::new();
+    js::set(&out, "previousIdentity", &JsValue::from_str(&vanished.previous_identity));
+    js::set(&out, "identity", &JsValue::from_str(&vanished.identity));
+    js::set(&out, "lastServerPosition", &JsValue::from_f64(vanished.last_server_position as f64));
+    js::set(&out, "pendingAtLastMark", &JsValue::from_f64(vanished.pending_at_last_mark as f64));
+    js::set(&out, "markedAt", &JsValue::from_f64(vanished.marked_at));
+    out.into()
+}
+
 /// An open store.
 #[wasm_bindgen]
 pub struct WasmStore {
@@ -221,6 +250,33 @@ impl WasmStore {
             AnyBackend::Memory(_) => "memory",
             AnyBackend::IndexedDb(_) => "indexeddb",
         })
+    }
+
+    /// The identity of the store's IndexedDB database (`undefined` in memory): see
+    /// [`crate::core::judge_reopen`].
+    #[wasm_bindgen(getter, unchecked_return_type = "string | undefined")]
+    pub fn identity(&self) -> JsValue {
+        match self.store.backend() {
+            AnyBackend::Memory(_) => JsValue::UNDEFINED,
+            AnyBackend::IndexedDb(idb) => JsValue::from_str(idb.identity()),
+        }
+    }
+
+    /// What a mark of the store records now: `{ identity, serverPosition, pending }`
+    /// (`undefined` in memory, where nothing can vanish behind the store's back).
+    #[wasm_bindgen(unchecked_return_type = "{ identity: string; serverPosition: number; pending: number } | undefined")]
+    pub async fn mark(&self) -> JsResult {
+        let AnyBackend::IndexedDb(idb) = self.store.backend() else { return Ok(JsValue::UNDEFINED) };
+        let read = async {
+            use crate::core::sync::SyncBackend;
+            Ok::<_, Error>((idb.cursor().await?, idb.pending_count().await?))
+        };
+        let (server_position, pending) = read.await.map_err(js_err)?;
+        let mark = js_sys::Object::new();
+        js::set(&mark, "identity", &JsValue::from_str(idb.identity()));
+        js::set(&mark, "serverPosition", &JsValue::from_f64(server_position as f64));
+        js::set(&mark, "pending", &JsValue::from_f64(pending as f64));
+        Ok(mark.into())
     }
 
     /// Closes the store; subscriptions end and later calls reject with `StoreClosedError`.

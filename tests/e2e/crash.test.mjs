@@ -16,13 +16,15 @@
 //   - stream versions are 1..n, positions 1..N, strictly increasing, no gap;
 //   - readAll and readStream (and streamVersion) agree;
 //   - what the previous restart found is still there, unchanged (a prefix of readAll);
-// except after Chromium itself deleted the database (see BACKENDS): then it must be empty.
+// except after Chromium itself deleted the database (see BACKENDS): then it must be empty, and
+// the store must say so (`store.recovery`); otherwise it must not.
 import test from 'node:test';
 import { mulberry32 } from './pages/shared.mjs';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT, ensureDemoInstalled, launchContext, startServer, tempDir, watchPage, withTimeout } from './helpers.mjs';
+import { BACKENDS, CHROMIUM_DELETED_DATABASE, chromiumLog, killChromium, waitGone } from './kill.mjs';
 
 const ROUNDS = Number(process.env.ANNALS_CRASH_ROUNDS ?? 50);
 const WRITERS = 4;
@@ -34,56 +36,6 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The kill delays follow from SEED. */
 const random = mulberry32;
-
-// ---- processes ----------------------------------------------------------------------------
-
-/** Live (not zombie) processes whose command line contains `needle`, as { pid, ppid }. */
-function processesWith(needle) {
-  const found = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(needle)) continue;
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const [state, ppid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (state !== 'Z' && state !== 'X') found.push({ pid: Number(entry), ppid: Number(ppid) });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return found;
-}
-
-/**
- * SIGKILL every process of the Chromium running on `profile`: the browser process (the one
- * whose parent is not itself a process of this profile) first, then the rest (zygotes,
- * renderers, GPU, network and storage services). Every one of them carries
- * `--user-data-dir=<profile>` on its command line. Returns the browser process's PID.
- */
-function killChromium(profile) {
-  const procs = processesWith(`--user-data-dir=${profile}`);
-  const pids = new Set(procs.map((p) => p.pid));
-  const browsers = procs.filter((p) => !pids.has(p.ppid));
-  for (const p of [...browsers, ...procs.filter((q) => !browsers.includes(q))]) {
-    try {
-      process.kill(p.pid, 'SIGKILL');
-    } catch (err) {
-      if (err.code !== 'ESRCH') throw err;
-    }
-  }
-  return browsers.map((p) => p.pid);
-}
-
-async function waitGone(profile, ms) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const left = processesWith(`--user-data-dir=${profile}`);
-    if (left.length === 0) return;
-    if (Date.now() > deadline) throw new Error(`Chromium processes left after SIGKILL: ${left.map((p) => p.pid).join(', ')}`);
-    killChromium(profile);
-    await sleep(50);
-  }
-}
 
 // ---- the check ------------------------------------------------------------------------------
 
@@ -170,31 +122,6 @@ function check(state, batches, previous, label) {
 
 // ---- the test -------------------------------------------------------------------------------
 
-/**
- * Chromium's IndexedDB backing stores. LevelDB is the default. Killed between writing a log
- * record's header and its payload, it leaves a record cut short at the end of its log; the
- * next session drops that record but reuses the log and appends after it (`reuse_logs`,
- * google/leveldb#1287), so the session after that reads "Corruption: checksum mismatch",
- * and Chromium deletes the origin's database and starts an empty one, logging
- * CHROMIUM_DELETED_DATABASE. On LevelDB the test counts those deletions (everything
- * acknowledged before one is gone with it); between them every acknowledged append must be
- * there. On SQLite there must be none.
- */
-const BACKENDS = {
-  leveldb: { name: "LevelDB (Chromium's default)", args: [] },
-  sqlite: { name: 'SQLite (--enable-features=IdbSqliteBackingStore)', args: ['--enable-features=IdbSqliteBackingStore'] },
-};
-const CHROMIUM_DELETED_DATABASE = /IndexedDB recovering from a corrupted \(and deleted\) database/;
-
-/** What Chromium logged since it was launched (`--enable-logging` writes it into the profile). */
-function chromiumLog(profile) {
-  try {
-    return fs.readFileSync(path.join(profile, 'chrome_debug.log'), 'utf8');
-  } catch {
-    return '';
-  }
-}
-
 async function crashRounds(t, backend) {
   const { name, args } = BACKENDS[backend];
   ensureDemoInstalled();
@@ -233,6 +160,7 @@ async function crashRounds(t, backend) {
     lost: 0,
     partial: 0,
     chromiumDeletedDatabase: 0,
+    vanishedReported: 0,
     acknowledgedAppendsDeletedByChromium: 0,
     eventsInStore: 0,
     seed,
@@ -302,7 +230,11 @@ async function crashRounds(t, backend) {
       assert.equal(dirs.includes(originDir), backend === 'sqlite', `${label}: IndexedDB on ${name}: ${dirs}`);
     }
     const log = chromiumLog(profile);
+    const recovery = await page.evaluate(() => window.crash.recovery());
     if (CHROMIUM_DELETED_DATABASE.test(log)) {
+      // The store noticed: its mark names the database that is gone (docs/api.md).
+      assert.equal(recovery?.kind, 'vanished', `${label}: store.recovery reports the deleted database`);
+      figures.vanishedReported += 1;
       // Chromium threw the database away on opening it: everything in it is gone, annals'
       // invariants hold on the empty one it made instead. Counted, and the run goes on.
       const why = log.split('\n').filter((l) => /indexed_db|IndexedDB/.test(l)).map((l) => l.replace(/^\[[^\]]*\]\s*/, ''));
@@ -314,6 +246,8 @@ async function crashRounds(t, backend) {
       }
       previous = [];
       assert.deepEqual(state.all, [], `${label}: the database Chromium made instead is empty`);
+    } else {
+      assert.equal(recovery, undefined, `${label}: no recovery reported for the database that is still there`);
     }
     const c = check(state, batches, previous, label);
     figures.eventsChecked += c.events;

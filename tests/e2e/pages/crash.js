@@ -18,6 +18,12 @@ const report = (message) => window.annalsCrashReport(message);
 let stopped = false;
 
 window.crash = {
+  /** What opening found (`store.recovery`), as plain JSON. */
+  recovery() {
+    const r = store.recovery;
+    return r && { ...r, markedAt: r.markedAt.getTime() };
+  },
+
   /** Everything the store holds: readAll forward, and readStream + streamVersion per stream. */
   async state(streams) {
     const all = (await store.readAll().toArray()).map(plain);
