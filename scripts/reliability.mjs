@@ -101,7 +101,7 @@ const rows = [
           `${c.kills} kills, ${c.appendsAcknowledged.toLocaleString('en')} acknowledged appends (${c.eventsAcknowledged.toLocaleString('en')} events), ${c.eventsChecked.toLocaleString('en')} event checks; of ${c.retriedIdempotent + c.retriedWritten} unacknowledged appends ${c.retriedIdempotent} had committed, ${c.retriedWritten} had not`,
           `${c.lost} lost, ${c.partial} partial` +
             (c.chromiumDeletedDatabase
-              ? `; but Chromium itself deleted the whole database ${c.chromiumDeletedDatabase}× (LevelDB log corrupt after a kill, google/leveldb#1287), with ${c.acknowledgedAppendsDeletedByChromium} acknowledged appends`
+              ? `; but Chromium itself deleted the whole database ${c.chromiumDeletedDatabase}× (LevelDB log corrupt after a kill, google/leveldb#1287), with ${c.acknowledgedAppendsDeletedByChromium} acknowledged appends; the reopened store reported the loss (\`store.recovery\`) ${c.vanishedReported ?? 0} of ${c.chromiumDeletedDatabase}×`
               : c.backend === 'leveldb' ? '; Chromium deleted no database in this run' : '')))
     : [notRun('Crash (SIGKILL during appends)')]),
   quota

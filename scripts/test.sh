@@ -67,7 +67,7 @@ limit 600 node --test tests/packaging/packaging.test.mjs
 
 step "demo and multi-page tests in Chromium (Playwright)"
 limit 300 bash demo/install.sh
-limit 900 node --test tests/e2e/
+limit 1500 node --test tests/e2e/
 
 step "docs/reliability.md from the figures the suites above recorded"
 node scripts/reliability.mjs
