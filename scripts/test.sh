@@ -65,7 +65,7 @@ step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 step "packaging: the packed tarball built into apps by Vite 5–8 (builds and dev servers), webpack, esbuild and Rollup (run in Chromium) and run by workerd, edge-runtime, Deno, Bun, Node, a bundled Node function and a module worker"
 limit 600 node --test tests/packaging/packaging.test.mjs
 
-step "demo and multi-page tests in Chromium (Playwright)"
+step "Chromium end to end (Playwright): demo, multi-page stress, SIGKILL crashes while appending and while syncing (LevelDB and SQLite), a vanished database, quota, sync across devices"
 limit 300 bash demo/install.sh
 limit 1500 node --test tests/e2e/
 
