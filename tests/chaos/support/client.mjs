@@ -27,14 +27,18 @@ export class ChaosClient {
   #loop;
   #resolving;
   #resolveErrors = [];
+  #onAppended;
+  #closing = false;
+  #conflictIterator;
 
   /**
    * `openStore` of the package; `label` names the device (and its own streams); `seed` makes its
    * choices repeatable; `shared` streams are named `Shared-0..`; `own` streams `Own-<label>-0..`;
    * `pause` [min, max] ms between two appends.
    */
-  static async open(openStore, { label, seed, shared = 8, own = 4, pause = [5, 40] }) {
+  static async open(openStore, { label, seed, shared = 8, own = 4, pause = [5, 40], onAppended }) {
     const c = new ChaosClient();
+    c.#onAppended = onAppended;
     c.store = await openStore({ name: label, storage: 'memory' });
     c.#label = label;
     c.#random = mulberry32(seed);
@@ -56,8 +60,10 @@ export class ChaosClient {
   startSync({ url, token }) {
     this.#sync = this.store.sync({ url, token, live: true });
     const conflicts = this.#sync.conflicts();
+    this.#conflictIterator = conflicts;
     this.#resolving = (async () => {
       for await (const c of conflicts) {
+        if (this.#closing) break;
         this.conflicts += 1;
         this.conflictEvents += c.events.length;
         try {
@@ -100,7 +106,9 @@ export class ChaosClient {
       }
       throw e;
     }
-    this.appended.push(...events.map((e) => e.id));
+    // `onAppended` takes the ids elsewhere (a soak keeps its own heap free of them).
+    if (this.#onAppended) this.#onAppended(events.map((e) => e.id));
+    else this.appended.push(...events.map((e) => e.id));
     return n;
   }
 
@@ -150,10 +158,12 @@ export class ChaosClient {
   }
 
   async close() {
+    this.#closing = true;
     this.#appending = false;
     await this.#loop?.catch(() => {});
     await this.#sync?.close();
     await this.store.close();
+    await this.#conflictIterator?.return?.();
     await this.#resolving?.catch(() => {});
   }
 }
