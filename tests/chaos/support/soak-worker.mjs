@@ -2,10 +2,15 @@
 // alone: a ChaosClient driven by messages from the soak ({ id, op, ... } → { id, result } or
 // { id, error }). The ids it appends are posted to the soak as they are made ({ appended }),
 // not kept here.
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ChaosClient } from './client.mjs';
 
 const { openStore } = await import(workerData.package);
+// A worker cannot be given --expose-gc: the flag is set here, and `gc` taken from a fresh context.
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc');
 let client;
 
 const ops = {
@@ -14,10 +19,10 @@ const ops = {
     client.startSync({ url, token });
     client.startAppending();
   },
-  /** The JS heap in use after a full garbage collection (bytes). */
+  /** This worker's JS heap in use (its own isolate's) after a full garbage collection (bytes). */
   heap() {
-    globalThis.gc();
-    return process.memoryUsage().heapUsed;
+    gc();
+    return v8.getHeapStatistics().used_heap_size;
   },
   async stopAppending() {
     await client.stopAppending();
