@@ -8,6 +8,8 @@ export class PushLedger {
   acknowledged = new Set();
   /** Ids of events in pushes whose answer the devices never heard (or heard as 5xx). */
   unheard = new Set();
+  /** Debugging (CHAOS_DEBUG): the outcome and time each acknowledged id was heard with. */
+  where = new Map();
   /** Unheard ids not yet taken by `takeUnheard()`. */
   #fresh = [];
   /** Pushes answered 200, pushes with no answer, pushes answered 5xx, other answers. */
@@ -28,7 +30,12 @@ export class PushLedger {
       this.counts.answered += 1;
       const { outcomes } = JSON.parse(reply.toString('utf8'));
       appends.forEach((a, i) => {
-        if (outcomes[i]?.status === 'accepted') for (const e of a.events) this.acknowledged.add(e.id);
+        if (outcomes[i]?.status === 'accepted') {
+          for (const e of a.events) {
+            this.acknowledged.add(e.id);
+            if (process.env.CHAOS_DEBUG) this.where.set(e.id, { at: new Date().toISOString(), ...outcomes[i] });
+          }
+        }
       });
       return;
     }
@@ -125,11 +132,20 @@ export function divergences(log, devices) {
  * missing ones.
  */
 export async function checkAcknowledged(pg, tenant, ledger, clients, when) {
-  const inPg = await eventIdsInPostgres(pg, tenant);
+  // What was heard first, then PostgreSQL: anything heard before the query began was
+  // committed before it (while servers run, acknowledgements keep coming).
   const heard = new Set(ledger.acknowledged);
   for (const c of clients) for (const [id, , , position] of await c.events()) if (position !== null) heard.add(id);
+  const inPg = await eventIdsInPostgres(pg, tenant);
   const missing = [...heard].filter((id) => !inPg.has(id));
-  if (missing.length > 0) throw new Error(`${when}: ${missing.length} events heard acknowledged are not in PostgreSQL: ${missing.slice(0, 5).join(', ')}…`);
+  if (missing.length > 0) {
+    const byReply = missing.filter((id) => ledger.acknowledged.has(id)).length;
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    const later = await eventIdsInPostgres(pg, tenant);
+    const stillMissing = missing.filter((id) => !later.has(id)).length;
+    const sample = missing.slice(0, 3).map((id) => `${id} ${JSON.stringify(ledger.where?.get(id))}`);
+    throw new Error(`${when}: ${missing.length} events heard acknowledged are not in PostgreSQL (${byReply} heard in push replies, the rest only as serverPositions; ${stillMissing} still missing 2 s later; ${inPg.size} events there): ${sample.join('; ')}…`);
+  }
   const twice = [...inPg].filter(([, n]) => n !== 1);
   if (twice.length > 0) throw new Error(`${when}: ${twice.length} events are in PostgreSQL more than once`);
   return { heard: heard.size, inPostgres: inPg.size };
