@@ -74,6 +74,9 @@ function slope(samples) {
   return den === 0 ? 0 : num / den;
 }
 
+/** How many file descriptors `pid` has open (its connections among them). */
+const openFiles = (pid) => fs.readdirSync(`/proc/${pid}/fd`).length;
+
 const mib = (kib) => (kib / 1024).toFixed(1);
 const signed = (x) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
 
@@ -108,6 +111,7 @@ test(`soak: ${CLIENTS} devices over 2 servers for ${SECONDS} s with offline spel
   let spells = 0;
   const serverSamples = servers.map(() => []);
   const heapSamples = devices.map(() => []);
+  const fileSamples = servers.map(() => []);
   const started = Date.now();
   const minutes = () => (Date.now() - started) / 60_000;
   let nextSample = 0;
@@ -127,9 +131,10 @@ test(`soak: ${CLIENTS} devices over 2 servers for ${SECONDS} s with offline spel
       nextSample += SAMPLE_MS;
       const at = minutes();
       servers.forEach((s, i) => serverSamples[i].push([at, rssKiB(s.pid)]));
+      servers.forEach((s, i) => fileSamples[i].push(openFiles(s.pid)));
       const heaps = await Promise.all(devices.map((d) => d.call('heap')));
       heaps.forEach((bytes, i) => heapSamples[i].push([at, bytes / 1024]));
-      t.diagnostic(`${(at * 60).toFixed(0)} s: ${appended.length} events appended; server RSS ${serverSamples.map((s) => mib(s.at(-1)[1])).join(' / ')} MiB; device heaps ${mib(Math.min(...heaps) / 1024)}–${mib(Math.max(...heaps) / 1024)} MiB; offline now ${offlineUntil.filter((u) => u !== 0).length}`);
+      t.diagnostic(`${(at * 60).toFixed(0)} s: ${appended.length} events appended; server RSS ${serverSamples.map((s) => mib(s.at(-1)[1])).join(' / ')} MiB, open files ${servers.map((s) => openFiles(s.pid)).join(' / ')}; device heaps ${mib(Math.min(...heaps) / 1024)}–${mib(Math.max(...heaps) / 1024)} MiB; offline now ${offlineUntil.filter((u) => u !== 0).length}`);
     }
     await sleep(1000);
   }
@@ -170,7 +175,9 @@ test(`soak: ${CLIENTS} devices over 2 servers for ${SECONDS} s with offline spel
   const serverFigures = serverSamples.map((s) => ({ start: s[0][1], end: s.at(-1)[1], slope: slope(half(s)) }));
   const heapFigures = heapSamples.map((s) => ({ start: s[0][1], end: s.at(-1)[1], slope: slope(half(s)) }));
   const range = (xs, f) => `${f(Math.min(...xs))} to ${f(Math.max(...xs))}`;
-  const serverText = serverFigures.map((f, i) => `server ${i + 1} RSS ${mib(f.start)} → ${mib(f.end)} MiB (${signed(f.slope)} KiB/min)`).join(', ');
+  const serverText = serverFigures
+    .map((f, i) => `server ${i + 1} RSS ${mib(f.start)} → ${mib(f.end)} MiB (${signed(f.slope)} KiB/min), open files ${fileSamples[i][0]} → ${fileSamples[i].at(-1)}`)
+    .join(', ');
   const heapText = `device heaps ${range(heapFigures.map((f) => f.start), mib)} → ${range(heapFigures.map((f) => f.end), mib)} MiB (slopes ${range(heapFigures.map((f) => f.slope), signed)} KiB/min)`;
   t.diagnostic(`${end.onServer} events on the server; ${spells} offline spells; ${end.conflicts} conflicts rebased; settled in ${rounds + 1} rounds`);
   t.diagnostic(serverText);

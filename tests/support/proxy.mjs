@@ -71,6 +71,12 @@ export async function startProxy(target, { onPush } = {}) {
       },
     );
     forward.on('error', () => req.socket.destroy());
+    // The device's side gone (offline, or it went away) before the answer ended: the server's
+    // side goes too, as over a real network; a notice stream held open here would otherwise
+    // stay open on the server for good.
+    res.on('close', () => {
+      if (!res.writableFinished) forward.destroy();
+    });
     req.pipe(forward);
   });
   server.on('connection', (socket) => {
