@@ -60,7 +60,7 @@ test('a conflict rebased while its round runs is pushed by a later round: the ro
     });
   let flushes = 0;
   for (; flushes < 10; flushes++) {
-    if (process.env.CHAOS_DEBUG) console.error('flush', flushes, JSON.stringify(proxy.counts), JSON.stringify(proxy.inFlight), rebased, JSON.stringify(syncB.state));
+
     const outcome = await Promise.race([syncB.flush().then(() => 'ended'), runaway()]);
     runaway.stop();
     assert.equal(outcome, 'ended', `flush ${flushes + 1} kept pushing (${proxy.counts.push} pushes, ${rebased} rebases)`);

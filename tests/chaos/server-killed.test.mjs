@@ -9,7 +9,8 @@
 // answer are retried by the devices; at the end every event any device appended is in
 // PostgreSQL exactly once (conflicts are rebased by the app), and all devices converge.
 //
-// CHAOS_KILLS (default 20) sets the number of kills.
+// CHAOS_KILLS (default 20) sets the number of kills. CHAOS_DEBUG=1 prints what the devices do
+// while they settle (and a flush still waiting, every 10 s).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -94,7 +95,7 @@ test(`annals-server SIGKILLed ${KILLS} times in the middle of pushes: nothing he
   writeReliabilityRow('chaos-server-killed', {
     order: 40,
     what: `Sync, server killed: annals-server SIGKILLed in the middle of pushes (${CLIENTS} Node devices appending continuously to shared and own streams, mixed expected versions, live sync through proxies) and restarted on the same port; after each kill every event heard acknowledged (accepted in a push reply the device received, or holding a serverPosition) looked up in PostgreSQL by id; at the end every appended event in PostgreSQL exactly once and every device equal to the server`,
-    tried: `${fmt(KILLS)} kills (${fmt(inFlightAtKills)} pushes in flight at the kills), ${fmt(ledger.counts.answered)} pushes acknowledged, ${fmt(ledger.retried)} retried (${fmt(end.unheard)} unheard events, ${fmt(unheardCommitted)} of them already committed), ${fmt(checkedAtKills)} acknowledged-event checks at the kills, ${fmt(end.conflicts)} conflicts (${fmt(end.conflictEvents)} events) rebased; ${fmt(end.onServer)} events on the server`,
+    tried: `${fmt(KILLS)} kills (${fmt(inFlightAtKills)} pushes in flight at the kills), ${fmt(ledger.counts.answered)} pushes answered, ${fmt(ledger.retried)} retried (${fmt(end.unheard)} unheard events, ${fmt(unheardCommitted)} of them already committed), ${fmt(checkedAtKills)} acknowledged-event checks at the kills, ${fmt(end.conflicts)} conflicts (${fmt(end.conflictEvents)} events) rebased; ${fmt(end.onServer)} events on the server`,
     result: `0 lost, 0 duplicated; ${end.converged} / ${CLIENTS} devices converged`,
   });
 });

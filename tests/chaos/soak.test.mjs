@@ -185,7 +185,7 @@ test(`soak: ${CLIENTS} devices over 2 servers for ${SECONDS} s with offline spel
   writeReliabilityRow('chaos-soak', {
     order: 60,
     what: `Soak: ${CLIENTS} Node devices (memory stores, each in a worker thread) over 2 annals-server processes on one PostgreSQL, appending continuously to shared and own streams with mixed expected versions, live sync, random offline spells (their proxy refusing connections for 2–15 s); at the end every appended event in PostgreSQL exactly once and every device equal to the server; each server's RSS and each device's JS heap (after a full GC) sampled every 10 s, slope by least squares over the second half`,
-    tried: `${fmt(SECONDS)} s, ${CLIENTS} devices, ${fmt(end.appended)} events appended, ${fmt(spells)} offline spells, ${fmt(ledger.counts.answered)} pushes acknowledged, ${fmt(ledger.retried)} retried, ${fmt(end.conflicts)} conflicts rebased; ${serverText}; ${heapText}`,
+    tried: `${fmt(SECONDS)} s, ${CLIENTS} devices, ${fmt(end.appended)} events appended, ${fmt(spells)} offline spells, ${fmt(ledger.counts.answered)} pushes answered, ${fmt(ledger.retried)} retried, ${fmt(end.conflicts)} conflicts rebased; ${serverText}; ${heapText}`,
     result: `0 lost, 0 duplicated; ${end.converged} / ${CLIENTS} devices converged; ${fmt(end.onServer)} events on the server`,
   });
 });
