@@ -8,6 +8,10 @@
 //   //   (tests may pass fsync: 'off'; the default is PostgreSQL's own, durable, for benchmarks).
 //   //   url: postgres://postgres@127.0.0.1:PORT/postgres (trust auth, superuser `postgres`).
 //   //   restart(): stops (fast: connections are cut) and starts it again on the same port.
+//   //   restart({ mode: 'immediate' }): the same, stopped as by a crash (no shutdown checkpoint;
+//   //   the next start recovers from the WAL).
+//   //   query(sql): runs `sql` through psql; resolves with its rows, each an array of text fields
+//   //   (tab-separated, NULL as ''): for tests that check what PostgreSQL holds.
 //   //   stop(): stops it and deletes its directory. Idempotent.
 //
 //   const server = await startServer({
@@ -113,6 +117,22 @@ function runPg(program, args) {
   return out.stdout;
 }
 
+/** runPg without blocking the event loop (proxies and clients in this process keep going). */
+function runPgAsync(program, args) {
+  const [cmd, argv] = pgCommand(program, args);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c) => { out += c; });
+    child.stderr.on('data', (c) => { out += c; });
+    child.on('error', reject);
+    child.on('close', (status) => {
+      if (status === 0) resolve(out);
+      else reject(new Error(`${program} ${args.join(' ')} failed (${status}): ${out}`));
+    });
+  });
+}
+
 function shellQuote(s) {
   return `'${String(s).replaceAll("'", "'\\''")}'`;
 }
@@ -174,8 +194,22 @@ export async function startPostgres({ settings = {} } = {}) {
     dir,
     port,
     async stop() { stop(); },
-    async restart() {
-      runPg('pg_ctl', ['-D', data, '-l', log, '-m', 'fast', '-w', 'restart']);
+    async query(sql) {
+      const [cmd, argv] = pgCommand('psql', ['-X', '-q', '-At', '-F', '\t', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-c', sql]);
+      const out = await new Promise((resolve, reject) => {
+        const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
+        const chunks = [];
+        let err = '';
+        child.stdout.on('data', (c) => chunks.push(c));
+        child.stderr.on('data', (c) => { err += c; });
+        child.on('error', reject);
+        child.on('close', (status) => (status === 0 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`psql failed (${status}): ${err}`))));
+      });
+      return out.split('\n').filter((line) => line !== '').map((line) => line.split('\t'));
+    },
+    async restart({ mode = 'fast' } = {}) {
+      if (!['smart', 'fast', 'immediate'].includes(mode)) throw new Error(`restart: unknown mode ${mode}`);
+      await runPgAsync('pg_ctl', ['-D', data, '-l', log, '-m', mode, '-w', 'restart']);
     },
   };
 }

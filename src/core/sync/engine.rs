@@ -337,14 +337,21 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         }
     }
 
-    /// Pushes every pending append, in local order, in pushes under the limits.
+    /// Pushes every append pending when it starts, in local order, in pushes under the limits.
+    /// Appends made meanwhile wait for the next round: a conflict rebased while this one runs
+    /// expects the stream's version before this round's pull, and pushing it now would only
+    /// be refused again (two such conflicts, rebased in turn, kept a round pushing forever).
     async fn push_all(&self) -> Result<(), Error> {
         let backend = self.store.backend();
+        // A pending append's key is the local position of its first event: later appends
+        // (rebases among them) have higher keys.
+        let until = backend.head().await?;
         let mut after = 0;
         loop {
             self.store.ensure_open()?;
             let limits = self.limits.get();
-            let candidates = backend.pending(after, limits.max_appends).await?;
+            let mut candidates = backend.pending(after, limits.max_appends).await?;
+            candidates.retain(|a| a.key <= until);
             let Some(last) = candidates.last() else { return Ok(()) };
             let last_key = last.key;
             // Until the server has said its limits (its replies carry them), a push stays small
