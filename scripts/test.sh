@@ -62,12 +62,18 @@ limit 900 bash scripts/build.sh
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 (cd pkg-js && limit 900 npm test)
 
+step "sync under failure: annals-server SIGKILLed mid-push, PostgreSQL restarted -m immediate, a conflict rebased during a round"
+limit 600 node --test tests/chaos/server-killed.test.mjs tests/chaos/postgres-restarted.test.mjs tests/chaos/rebase-during-round.test.mjs
+
 step "packaging: the packed tarball built into apps by Vite 5–8 (builds and dev servers), webpack, esbuild and Rollup (run in Chromium) and run by workerd, edge-runtime, Deno, Bun, Node, a bundled Node function and a module worker"
 limit 600 node --test tests/packaging/packaging.test.mjs
 
 step "Chromium end to end (Playwright): demo, multi-page stress, SIGKILL crashes while appending and while syncing (LevelDB and SQLite), a vanished database, quota, sync across devices"
 limit 300 bash demo/install.sh
 limit 1500 node --test tests/e2e/
+
+step "soak: 16 devices over 2 server processes for 10 minutes, offline spells, memory sampled every 10 s"
+limit 1200 node --test tests/chaos/soak.test.mjs
 
 step "docs/reliability.md from the figures the suites above recorded"
 node scripts/reliability.mjs
