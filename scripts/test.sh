@@ -62,8 +62,8 @@ limit 900 bash scripts/build.sh
 step "npm package in Node: node:test, tsc --noEmit, npm pack + install"
 (cd pkg-js && limit 900 npm test)
 
-step "sync under failure: annals-server SIGKILLed mid-push, PostgreSQL restarted -m immediate, a conflict rebased during a round"
-limit 600 node --test tests/chaos/server-killed.test.mjs tests/chaos/postgres-restarted.test.mjs tests/chaos/rebase-during-round.test.mjs
+step "sync under failure: annals-server SIGKILLed mid-push, PostgreSQL restarted -m immediate, a conflict rebased during a round, a device over its rate limit"
+limit 600 node --test tests/chaos/server-killed.test.mjs tests/chaos/postgres-restarted.test.mjs tests/chaos/rebase-during-round.test.mjs tests/chaos/rate-limited.test.mjs
 
 step "packaging: the packed tarball built into apps by Vite 5–8 (builds and dev servers), webpack, esbuild and Rollup (run in Chromium) and run by workerd, edge-runtime, Deno, Bun, Node, a bundled Node function and a module worker"
 limit 600 node --test tests/packaging/packaging.test.mjs
