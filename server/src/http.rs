@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use deadpool_postgres::Pool;
 use futures_util::Stream;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use http_body_util::BodyExt;
 use tokio::sync::watch;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
@@ -118,30 +118,58 @@ async fn push(State(app): State<App>, Authed(tenant): Authed, headers: HeaderMap
     Ok(json(StatusCode::OK, reply))
 }
 
-/// The body, refused with `413` past `limits.max_body_bytes` (without reading it when its
-/// declared length is already over), and with `408` when it has not all arrived within
-/// `timeout` (a client that sends headers and then stalls or trickles holds no connection
-/// for long; no PostgreSQL connection is taken before the body is in).
-async fn read_body(body: Body, headers: &HeaderMap, limits: Limits, timeout: Duration) -> Result<bytes::Bytes, ServerError> {
+/// The body, refused with `413` past `limits.max_body_bytes`, and with `408` when it has not
+/// all arrived within `timeout` (a client that sends headers and then stalls or trickles holds
+/// no connection for long; no PostgreSQL connection is taken before the body is in).
+///
+/// A refused body is still read and dropped, up to [`DRAIN_BYTES`] and within what is left of
+/// `timeout`: a connection closed while its client is still sending is reset, and the client
+/// would see a broken connection instead of the `413` and the limits it needs. Past that bound
+/// the connection is closed.
+async fn read_body(mut body: Body, headers: &HeaderMap, limits: Limits, timeout: Duration) -> Result<bytes::Bytes, ServerError> {
     let max = limits.max_body_bytes;
     let too_large = || ServerError::TooLarge {
         message: crate::wire::decode::body_too_large(max),
         limits,
     };
+    let deadline = tokio::time::Instant::now() + timeout;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    if let Some(declared) = declared.filter(|&n| n > max as u64) {
+        if declared <= DRAIN_BYTES as u64 {
+            drain(body, DRAIN_BYTES, deadline).await;
+        }
         return Err(too_large());
     }
-    let collected = tokio::time::timeout(timeout, Limited::new(body, max).collect())
-        .await
-        .map_err(|_| ServerError::RequestTimeout { after: timeout })?;
-    match collected {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(too_large()),
-        Err(e) => Err(ServerError::Invalid { field: "body".into(), message: format!("could not be read: {e}") }),
+    let mut bytes = bytes::BytesMut::new();
+    loop {
+        let frame = match tokio::time::timeout_at(deadline, body.frame()).await {
+            Err(_) => return Err(ServerError::RequestTimeout { after: timeout }),
+            Ok(None) => return Ok(bytes.freeze()),
+            Ok(Some(Err(e))) => return Err(ServerError::Invalid { field: "body".into(), message: format!("could not be read: {e}") }),
+            Ok(Some(Ok(frame))) => frame,
+        };
+        let Ok(data) = frame.into_data() else { continue };
+        if bytes.len() + data.len() > max {
+            drain(body, DRAIN_BYTES.saturating_sub(bytes.len() + data.len()), deadline).await;
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&data);
+    }
+}
+
+/// How much of a refused body the server reads and drops so that its client hears the answer.
+const DRAIN_BYTES: usize = 16 << 20;
+
+/// Reads and drops up to `budget` bytes of `body`, until `deadline`.
+async fn drain(mut body: Body, mut budget: usize, deadline: tokio::time::Instant) {
+    while budget > 0 {
+        match tokio::time::timeout_at(deadline, body.frame()).await {
+            Ok(Some(Ok(frame))) => budget = budget.saturating_sub(frame.data_ref().map_or(0, |d| d.len())),
+            _ => return,
+        }
     }
 }
 

@@ -110,6 +110,24 @@ async fn over_the_limits_is_413_with_the_limits_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn a_body_well_over_the_limit_still_gets_its_413_not_a_broken_connection() {
+    // The server reads and drops the rest of a body it refuses (up to a bound), so a client
+    // still sending it receives the 413 and the limits rather than a reset connection.
+    let (_server, client) = server(&["--max-body-bytes", "2000"]);
+    let big = push_of(vec![append("s", json!("any"), vec![event(1, json!("x".repeat(1 << 20)))])]);
+    for round in 0..5 {
+        let reply = client.push(&big).await;
+        assert_eq!((reply.status, reply.json["error"].as_str()), (413, Some("too_large")), "round {round}");
+        assert_eq!(reply.json["limits"]["maxBodyBytes"], 2000);
+        // Sent without a length: cut off at the limit, the rest read and dropped too.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = vec![Ok(b"{\"appends\":[".to_vec()), Ok(vec![b' '; 1 << 20]), Ok(b"]}".to_vec())];
+        let reply = client.push_raw(reqwest::Body::wrap_stream(futures_util::stream::iter(chunks))).await;
+        assert_eq!((reply.status, reply.json["error"].as_str()), (413, Some("too_large")), "chunked, round {round}");
+    }
+    assert_eq!(head(&client).await, 0, "nothing was written");
+}
+
+#[tokio::test]
 async fn malformed_requests_are_400_naming_the_field_and_write_nothing() {
     let (server, client) = server(&[]);
     let valid = || append("s", json!("any"), vec![event(1, json!(1))]);
