@@ -15,9 +15,13 @@
 // `status` the HTTP status of the answer the device was given in full (null when it got none:
 // the upstream connection broke, the device went away, or the answer was lost on purpose),
 // `reply` the answer's body (a Buffer, empty when status is null).
+// startProxy(target, { onAnswer }) — onAnswer({ kind, sentAt, status, body }) is called for every
+// push, pull and notice-stream request the server answered: `kind` 'push' | 'pull' | 'notices',
+// `sentAt` when the request reached the proxy (performance.now()), `status` the answer's status,
+// `body` its parsed JSON for a 429 (null otherwise).
 import http from 'node:http';
 
-export async function startProxy(target, { onPush } = {}) {
+export async function startProxy(target, { onPush, onAnswer } = {}) {
   const upstream = new URL(target);
   const sockets = new Set();
   const state = {
@@ -32,6 +36,7 @@ export async function startProxy(target, { onPush } = {}) {
       req.socket.destroy();
       return;
     }
+    const sentAt = performance.now();
     const path = req.url ?? '/';
     const kind = path.startsWith('/v1/push') ? 'push' : path.startsWith('/v1/pull') ? 'pull' : path.startsWith('/v1/notices') ? 'notices' : 'other';
     if (kind in state.counts) state.counts[kind] += 1;
@@ -57,6 +62,15 @@ export async function startProxy(target, { onPush } = {}) {
       { host: upstream.hostname, port: upstream.port, path, method: req.method, headers: req.headers },
       (answer) => {
         if (observe) answer.on('data', (chunk) => received.push(chunk));
+        if (onAnswer && kind !== 'other') {
+          if (answer.statusCode === 429) {
+            const body = [];
+            answer.on('data', (chunk) => body.push(chunk));
+            answer.on('end', () => onAnswer({ kind, sentAt, status: 429, body: JSON.parse(Buffer.concat(body)) }));
+          } else {
+            onAnswer({ kind, sentAt, status: answer.statusCode, body: null });
+          }
+        }
         if (lose) {
           // The server decided and committed; the device never hears of it.
           answer.resume();
