@@ -90,8 +90,9 @@ export class Marker {
    * For a store on IndexedDB where a mark can be kept: reads its mark (`previous`, as it reads
    * back; `undefined` when there is none or it cannot be read) and the marker.
    */
-  static async open(raw: WasmStore, name: string): Promise<{ previous: unknown; marker: Marker } | undefined> {
-    if (raw.identity === undefined) return undefined;
+  static async open(raw: WasmStore): Promise<{ previous: unknown; marker: Marker } | undefined> {
+    const name = raw.databaseName;
+    if (raw.identity === undefined || name === undefined) return undefined;
     const where = shelf();
     if (where === undefined) return undefined;
     let previous: unknown;

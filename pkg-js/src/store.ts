@@ -180,8 +180,7 @@ export function makeOpenStore(load: () => WasmEntry | Promise<WasmEntry>): (opti
     const wasm = await load();
     const raw = await call(() => wasm.openStore(options));
     // An IndexedDB store compares its database with its mark (the core decides), then marks it.
-    const name = (readOption(options, 'name') as string | undefined) ?? 'annals';
-    const marked = await Marker.open(raw, name);
+    const marked = await Marker.open(raw);
     let recovery: VanishedDatabase | undefined;
     if (marked !== undefined) {
       const vanished = wasm.judgeReopen(marked.previous, raw.identity!);

@@ -5,10 +5,11 @@ import { afterEach, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Marker } from '../dist/mark.js';
 
-/** A wasm store on IndexedDB as far as the marker sees it: `figures` is what it holds now. */
-function rawStore(figures, log = []) {
+/** A wasm store on IndexedDB named `databaseName` as far as the marker sees it: `figures` is what it holds now. */
+function rawStore(figures, databaseName, log = []) {
   return {
     identity: figures.identity,
+    databaseName,
     async mark() {
       log.push('read');
       if (figures.closed) throw new Error('StoreClosedError');
@@ -30,21 +31,21 @@ afterEach(() => {
 
 describe('Marker', () => {
   test('a memory store (no identity) and a context with nowhere to keep a mark get no marker', async () => {
-    assert.equal(await Marker.open(rawStore({ identity: undefined }), 'shop'), undefined);
-    assert.equal(await Marker.open(rawStore({ identity: 'db-1' }), 'shop'), undefined, 'no caches, no localStorage');
+    assert.equal(await Marker.open(rawStore({ identity: undefined }, 'shop')), undefined);
+    assert.equal(await Marker.open(rawStore({ identity: 'db-1' }, 'shop')), undefined, 'no caches, no localStorage');
   });
 
   test('localStorage: no mark at first; written with the figures; read back by the next open', async () => {
     globalThis.localStorage = fakeLocalStorage();
     const figures = { identity: 'db-1', serverPosition: 40, pending: 3 };
-    const first = await Marker.open(rawStore(figures), 'shop');
+    const first = await Marker.open(rawStore(figures, 'shop'));
     assert.equal(first.previous, undefined);
     const before = Date.now();
     await first.marker.write();
-    const again = await Marker.open(rawStore(figures), 'shop');
+    const again = await Marker.open(rawStore(figures, 'shop'));
     assert.deepEqual({ ...again.previous, markedAt: undefined }, { identity: 'db-1', serverPosition: 40, pending: 3, markedAt: undefined });
     assert.ok(again.previous.markedAt >= before && again.previous.markedAt <= Date.now());
-    assert.equal((await Marker.open(rawStore(figures), 'other')).previous, undefined, 'one mark per store name');
+    assert.equal((await Marker.open(rawStore(figures, 'other'))).previous, undefined, 'one mark per store name');
   });
 
   test('Cache Storage is preferred where it exists', async () => {
@@ -61,11 +62,11 @@ describe('Marker', () => {
       },
     };
     const figures = { identity: 'db-2', serverPosition: 7, pending: 0 };
-    const { marker } = await Marker.open(rawStore(figures), 'a/b');
+    const { marker } = await Marker.open(rawStore(figures, 'a/b'));
     await marker.write();
     assert.deepEqual([...entries.keys()], ['http://127.0.0.1:8080/.annals-mark/a%2Fb']);
     assert.equal(globalThis.localStorage.items.size, 0);
-    const { previous } = await Marker.open(rawStore(figures), 'a/b');
+    const { previous } = await Marker.open(rawStore(figures, 'a/b'));
     assert.equal(previous.identity, 'db-2');
   });
 
@@ -73,7 +74,7 @@ describe('Marker', () => {
     globalThis.localStorage = fakeLocalStorage();
     const figures = { identity: 'db-3', serverPosition: 0, pending: 0 };
     const log = [];
-    const { marker } = await Marker.open(rawStore(figures, log), 'shop');
+    const { marker } = await Marker.open(rawStore(figures, 'shop', log));
     await marker.write();
     const written = globalThis.localStorage.items.get('annals-mark:shop');
     figures.pending = 5;

@@ -115,6 +115,11 @@ impl IdbBackend {
         })
     }
 
+    /// The IndexedDB database's name (the store's `name`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
     /// The database's identity: a UUID written into it when it was first opened, so that a
     /// database deleted and made again (empty) is told from the one that was
     /// ([`crate::core::judge_reopen`]).

@@ -262,6 +262,16 @@ impl WasmStore {
         }
     }
 
+    /// The name of the store's IndexedDB database, where its mark is kept (`undefined` in
+    /// memory).
+    #[wasm_bindgen(getter, js_name = databaseName, unchecked_return_type = "string | undefined")]
+    pub fn database_name(&self) -> JsValue {
+        match self.store.backend() {
+            AnyBackend::Memory(_) => JsValue::UNDEFINED,
+            AnyBackend::IndexedDb(idb) => JsValue::from_str(idb.name()),
+        }
+    }
+
     /// What a mark of the store records now: `{ identity, serverPosition, pending }`
     /// (`undefined` in memory, where nothing can vanish behind the store's back).
     #[wasm_bindgen(unchecked_return_type = "{ identity: string; serverPosition: number; pending: number } | undefined")]
