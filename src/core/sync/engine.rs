@@ -10,7 +10,7 @@ use ::core::pin::Pin;
 use super::backend::SyncBackend;
 use super::protocol::{
     ConflictReason, Limits, PendingAppend, PullReply, PushOutcome, PushReply, Refusal, SyncError,
-    SyncErrorCode, CLIENT_LIMITS, DEFAULT_RETRY_AFTER_MS, PROBE_LIMITS, PULL_LIMIT,
+    SyncErrorCode, CLIENT_LIMITS, PROBE_LIMITS, PULL_LIMIT,
 };
 use crate::core::error::Error;
 use crate::core::event::RecordedEvent;
@@ -223,10 +223,8 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                 }
                 Either::Right(Err(e)) => {
                     notice = None;
+                    self.note_rate_limit(&e);
                     let e = Error::Sync(e);
-                    if let Error::Sync(asked @ SyncError { code: SyncErrorCode::RateLimited, .. }) = &e {
-                        self.note_rate_limit(asked);
-                    }
                     let at_least = wait_asked(&e);
                     self.failed(e);
                     notice_failures += 1;
@@ -284,10 +282,12 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
         Some(left)
     }
 
-    /// Remembers a 429: no round asks anything of the server until its wait is over.
+    /// Remembers a 429: no round asks anything of the server until its wait is over. Any
+    /// other error changes nothing.
     fn note_rate_limit(&self, error: &SyncError) {
-        let wait = error.retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS);
-        self.rate_limited.set(Some((self.store.now(), wait)));
+        if let Some(wait) = error.wait_asked() {
+            self.rate_limited.set(Some((self.store.now(), wait)));
+        }
     }
 
     async fn round(&self) -> Result<(), Error> {
@@ -303,7 +303,7 @@ impl<B: SyncBackend, T: Transport<Payload = B::Payload>> SyncEngine<B, T> {
                     self.pull_all().await
                 }
                 .await;
-                if let Err(Error::Sync(e @ SyncError { code: SyncErrorCode::RateLimited, .. })) = &result {
+                if let Err(Error::Sync(e)) = &result {
                     self.note_rate_limit(e);
                 }
                 result
@@ -550,9 +550,7 @@ fn pack<P, T: Transport<Payload = P>>(
 /// The wait a failure asks for before the next request: a 429's, else none.
 fn wait_asked(error: &Error) -> u64 {
     match error {
-        Error::Sync(SyncError { code: SyncErrorCode::RateLimited, retry_after_ms, .. }) => {
-            retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS)
-        }
+        Error::Sync(e) => e.wait_asked().unwrap_or(0),
         _ => 0,
     }
 }

@@ -235,6 +235,12 @@ impl SyncError {
         SyncError { retry_after_ms: Some(retry_after_ms), ..Self::new(SyncErrorCode::RateLimited, message) }
     }
 
+    /// The wait this error asks for before the next request, in ms: a 429's (its
+    /// `retry_after_ms`, else [`DEFAULT_RETRY_AFTER_MS`]); `None` for any other error.
+    pub fn wait_asked(&self) -> Option<u64> {
+        (self.code == SyncErrorCode::RateLimited).then(|| self.retry_after_ms.unwrap_or(DEFAULT_RETRY_AFTER_MS))
+    }
+
     /// The error an HTTP answer that is not a success stands for: its status's code, the
     /// body's `message` (else `HTTP <status>`), the body's `limits` and, for a 429, the wait
     /// [`retry_after_ms`] reads from the body's `retryAfterMs` and the `Retry-After` header.
