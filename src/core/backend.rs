@@ -135,8 +135,11 @@ pub trait Backend {
     /// The stream's last version, 0 when it has no events.
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError>;
 
-    /// Up to `limit` events of `stream`, starting at version `from` (inclusive; beyond the
-    /// last version means from the last, going backward) and going in `direction`.
+    /// The events of `stream` from version `from` on (inclusive; beyond the last version means
+    /// from the last, going backward), going in `direction`: `limit` of them, or all there are
+    /// when fewer. A backend that stores events together (IndexedDB's runs) may hand over more
+    /// than `limit`, in the same order, so that a paged read never reads a record twice; the
+    /// readers take what they asked for.
     async fn read_stream(
         &self,
         stream: &str,
@@ -145,8 +148,10 @@ pub trait Backend {
         limit: usize,
     ) -> Result<Vec<RecordedEvent<Self::Payload>>, StorageError>;
 
-    /// Examines at most `limit` events of `range` in `direction` and returns those matching
-    /// `filter`. Examining a bounded number keeps a page's cost bounded however rare matches are.
+    /// Examines `limit` positions of `range` in `direction` (all there are when fewer) and
+    /// returns the events among them matching `filter`. Examining a bounded number keeps a
+    /// page's cost bounded however rare matches are; a backend that stores events together may
+    /// examine up to the end of the last record it read (`last_examined` says where it stopped).
     async fn read_all(
         &self,
         range: PositionRange,

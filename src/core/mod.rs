@@ -12,6 +12,7 @@ mod event;
 mod filter;
 mod group;
 mod import;
+mod log;
 mod memory;
 mod notify;
 mod read;
@@ -33,6 +34,7 @@ pub use event::{
 };
 pub use filter::Filter;
 pub use import::ImportedEvent;
+pub use log::{continues_run, RunMember};
 pub use select::{first, Either};
 pub use memory::MemoryBackend;
 pub use notify::{Changed, Notifier};

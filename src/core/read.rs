@@ -91,11 +91,13 @@ impl<B: Backend> StreamReader<B> {
         }
         self.store.ensure_open()?;
         let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
-        let page = self
+        let mut page = self
             .store
             .backend
             .read_stream(&self.stream, self.next, self.direction, want)
             .await?;
+        // A backend may hand over more than asked (whole records): what is past the cap goes.
+        page.truncate(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         self.remaining -= page.len() as u64;
         match (page.last(), self.direction) {
             (Some(last), Direction::Forward) => self.next = last.version + 1,
@@ -139,11 +141,17 @@ impl<B: Backend> AllReader<B> {
         while !self.done {
             self.store.ensure_open()?;
             let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
-            let page = self
+            let mut page = self
                 .store
                 .backend
                 .read_all(self.range, self.direction, want, &self.filter)
                 .await?;
+            if page.events.len() as u64 > self.remaining {
+                // More matched than the cap (a backend examined whole records): the read ends
+                // at the cap.
+                page.events.truncate(self.remaining as usize);
+                page.exhausted = true;
+            }
             match (page.last_examined, self.direction) {
                 (Some(p), Direction::Forward) => self.range.after = p,
                 (Some(p), Direction::Backward) => self.range.before = p,

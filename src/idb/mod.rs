@@ -20,20 +20,21 @@ use alloc::{rc::Rc, string::String, vec::Vec};
 use ::core::cell::RefCell;
 
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
-use web_sys::{BroadcastChannel, IdbDatabase, IdbKeyRange, IdbTransaction, IdbTransactionMode, MessageEvent};
+use web_sys::{
+    BroadcastChannel, IdbCursor, IdbCursorDirection, IdbDatabase, IdbIndex, IdbKeyRange, IdbObjectStore, IdbTransaction,
+    IdbTransactionMode, MessageEvent,
+};
 
-use crate::core::sync::OutboxEntry;
 use crate::core::{
-    check_snapshot_version, decide_append, AppendDecision, AppendRequest, AppendResult, Backend, Chain, Chaining, Direction,
-    Error, Filter, Notifier, Outcome, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
+    check_snapshot_version, corrupt, decide_batch, AppendRequest, AppendResult, Backend, Chaining, Direction, Error,
+    Filter, LoadedState, Notifier, Outcome, Page, PositionRange, RecordedEvent, Snapshot, StorageError,
 };
 use record::{
-    decode_event, decode_event_values, decode_head, decode_position, decode_snapshot, decode_stream,
-    decode_stream_version, decode_identity, encode_checkpoint, encode_identity, is_tombstone, encode_event, encode_head, encode_outbox, encode_snapshot, encode_stream,
-    number, stream_key, StreamHead, HEAD_KEY, IDENTITY_KEY,
+    decode_identity, decode_log, decode_position, decode_snapshot, encode_checkpoint, encode_identity, encode_run,
+    encode_snapshot, number, stream_key, LogRecord, Run, IDENTITY_KEY,
 };
 use request::{from_js, Completion, Pending, Tripwire};
-use schema::{BY_ID, BY_STREAM_VERSION, CHECKPOINTS, EVENTS, META, OUTBOX, SNAPSHOTS, STREAMS};
+use schema::{BY_ID, BY_STREAM, CHECKPOINTS, LOG, META, SNAPSHOTS};
 
 pub use schema::{NAME_PREFIX, SCHEMA_VERSION};
 
@@ -156,8 +157,11 @@ impl IdbBackend {
             .map_err(|e| from_js(&e, "transaction"))
     }
 
-    /// Decides and writes `requests` in `tx`. `Ok((outcomes, head))`: `head` is the new global
-    /// head when anything was written. `Err`: the transaction must not commit.
+    /// Decides and writes `requests` in `tx`: every state the decisions need (the head, each
+    /// stream's version, the stored events holding an id the caller chose) is read in one
+    /// round, [`decide_batch`] decides them all, and each written append becomes one `log`
+    /// record, pending. `Ok((outcomes, head))`: `head` is the new global head when anything
+    /// was written. `Err`: the transaction must not commit.
     async fn append_in(
         &self,
         tx: &IdbTransaction,
@@ -165,133 +169,54 @@ impl IdbBackend {
         chaining: Chaining,
         trip: &Tripwire,
     ) -> Result<(Vec<Result<AppendResult, Error>>, Option<u64>), StorageError> {
-        let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
         let place = |request: Result<web_sys::IdbRequest, JsValue>, what: &'static str| {
             let pending = Pending::new(request, what)?;
             trip.made(tx);
             Ok::<_, StorageError>(pending)
         };
-        let (events, streams, meta, outbox) = (store(EVENTS)?, store(STREAMS)?, store(META)?, store(OUTBOX)?);
-        let by_id = events.index(BY_ID).map_err(|e| from_js(&e, "index"))?;
-        // Every read of a request is placed before any is awaited: one round trip, not three.
-        let mut start = Some(place(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?);
-        let mut head = 0;
-        let mut pending = 0;
-        let mut wrote = false;
-        let mut outcomes = Vec::with_capacity(requests.len());
-        // Writes are placed without waiting for them: IndexedDB runs a transaction's requests in
-        // the order they were made, so the next request's reads see them, and a failed write
-        // fails every request after it.
-        let mut writes = Vec::new();
-        let mut chain = Chain::new(chaining);
+        let log = object_store(tx, LOG)?;
+        let (by_stream, by_id) = (index(&log, BY_STREAM)?, index(&log, BY_ID)?);
+        // Every read is placed before any is awaited: one round trip for the whole batch.
+        let head = place(last_key(&log, &JsValue::NULL), "read head")?;
+        let mut versions: Vec<(&str, Pending)> = Vec::new();
+        let mut found = Vec::new();
         for request in requests {
-            if chain.skips(request) {
-                outcomes.push(Outcome::Skipped.into_result());
+            if !versions.iter().any(|(s, _)| *s == request.stream) {
+                versions.push((&request.stream, place(last_key(&by_stream, &stream_range(&request.stream, u64::MAX)?), "read stream")?));
+            }
+            // Generated ids are new: only ids the caller chose are looked up.
+            for event in request.events.iter().filter(|e| !e.id_generated) {
+                found.push((event.id, place(by_id.get(&JsValue::from_str(&event.id.to_string())), "read id")?));
+            }
+        }
+        let mut state = LoadedState { head: decode_last_key(&head.result().await?)?, ..LoadedState::default() };
+        for (stream, read) in versions {
+            state.versions.insert(stream.into(), decode_stream_version(&read.result().await?)?);
+        }
+        for (id, read) in found {
+            let record = read.result().await?;
+            if record.is_undefined() {
                 continue;
             }
-            let reads = async {
-                let version = place(streams.get(&JsValue::from_str(&request.stream)), "read stream")?;
-                // Generated ids are new: only ids the caller chose are looked up.
-                let found = request
-                    .events
-                    .iter()
-                    .map(|e| {
-                        (!e.id_generated)
-                            .then(|| place(by_id.get(&JsValue::from_str(&e.id.to_string())), "read id"))
-                            .transpose()
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                if let Some(start) = start.take() {
-                    (head, pending) = decode_head(&start.result().await?)?;
-                }
-                let version = decode_stream(&version.result().await?)?;
-                let mut existing: Vec<Option<RecordedEvent>> = Vec::with_capacity(found.len());
-                for pending in found {
-                    let record = match pending {
-                        Some(pending) => pending.result().await?,
-                        None => JsValue::UNDEFINED,
-                    };
-                    existing.push(if record.is_undefined() { None } else { Some(decode_event_values(&record)?) });
-                }
-                Ok::<_, StorageError>((version, existing))
-            };
-            let (version, existing) = match reads.await {
-                Ok(read) => read,
-                // After a failed write every request fails: the write's error is the cause.
-                Err(e) => return Err(first_failure(writes, e).await),
-            };
-            let recorded = match decide_append(request, version.version, &existing, head) {
-                Err(refused) => {
-                    chain.refused(request);
-                    outcomes.push(Err(refused));
-                    continue;
-                }
-                Ok(AppendDecision::AlreadyAppended(result)) => {
-                    outcomes.push(Ok(result));
-                    continue;
-                }
-                Ok(AppendDecision::Write(recorded)) => recorded,
-            };
-            let (Some(first), Some(last)) = (recorded.first(), recorded.last()) else { continue };
-            let entry = OutboxEntry {
-                key: first.position,
-                stream: request.stream.clone(),
-                expected: request.expected,
-                count: recorded.len() as u64,
-            };
-            let result = AppendResult { next_expected_version: last.version, position: last.position };
-            for event in &recorded {
-                writes.push(place(events.add(&encode_event(event)), "add event")?);
+            let run = decode_run(&record)?;
+            let event = run.events.into_iter().find(|e| e.id == id).ok_or_else(|| corrupt("ids", "name an event not there"))?;
+            state.events.insert(id, event.to_values()?);
+        }
+        let outcomes = decide_batch(&mut state, requests, chaining);
+        let mut written = state.written.into_iter();
+        let mut writes = Vec::new();
+        for (request, outcome) in requests.iter().zip(&outcomes) {
+            if let Outcome::Written(_) = outcome {
+                let events: Vec<RecordedEvent> = written.by_ref().take(request.events.len()).collect();
+                writes.push(place(log.add(&encode_run(&events, Some(request.expected))), "write log")?);
             }
-            let stream_head = StreamHead { version: result.next_expected_version, ..version };
-            writes.push(place(streams.put(&encode_stream(&request.stream, stream_head)), "write stream head")?);
-            writes.push(place(outbox.put(&encode_outbox(&entry)), "write outbox")?);
-            head = result.position;
-            pending += entry.count;
-            wrote = true;
-            outcomes.push(Ok(result));
         }
-        if wrote {
-            writes.push(place(meta.put(&encode_head(head, pending)), "write head")?);
-        }
+        let head = (!writes.is_empty()).then_some(state.head);
         // In order: the first failure is the cause; the requests after it fail with AbortError.
         for write in writes {
             write.result().await?;
         }
-        Ok((outcomes, wrote.then_some(head)))
-    }
-
-    /// The event records in `range` of `index` (the events store itself when `None`).
-    async fn read_records(
-        &self,
-        tx: &IdbTransaction,
-        index: Option<&str>,
-        range: &IdbKeyRange,
-        count: usize,
-    ) -> Result<js_sys::Array, StorageError> {
-        let events = tx.object_store(EVENTS).map_err(|e| from_js(&e, "objectStore"))?;
-        let count = u32::try_from(count).unwrap_or(u32::MAX);
-        let request = match index {
-            Some(name) => events
-                .index(name)
-                .map_err(|e| from_js(&e, "index"))?
-                .get_all_with_key_and_limit(range, count),
-            None => events.get_all_with_key_and_limit(range, count),
-        };
-        let records = Pending::new(request, "read events")?.result().await?;
-        records.dyn_into().map_err(|v| from_js(&v, "read events: not an array"))
-    }
-
-    /// The events in `range` of `index`, where no tombstone can be.
-    async fn read_events(
-        &self,
-        tx: &IdbTransaction,
-        index: &str,
-        range: &IdbKeyRange,
-        count: usize,
-    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
-        let records = self.read_records(tx, Some(index), range, count).await?;
-        records.iter().map(|r| decode_event(&r)).collect()
+        Ok((outcomes.into_iter().map(Outcome::into_result).collect(), head))
     }
 
     async fn read(&self, stores: &[&str], key: &str, what: &'static str) -> Result<JsValue, StorageError> {
@@ -306,6 +231,134 @@ impl IdbBackend {
         let objects = tx.object_store(store).map_err(|e| from_js(&e, "objectStore"))?;
         Pending::new(objects.put(record), what)?.result().await?;
         completion.committed().await
+    }
+}
+
+pub(crate) fn object_store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StorageError> {
+    tx.object_store(name).map_err(|e| from_js(&e, "objectStore"))
+}
+
+pub(crate) fn index(store: &IdbObjectStore, name: &str) -> Result<IdbIndex, StorageError> {
+    store.index(name).map_err(|e| from_js(&e, "index"))
+}
+
+/// Where the last key of a key range can be read from without reading a record.
+pub(crate) trait KeySource {
+    /// A key cursor over `range`, newest first.
+    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue>;
+}
+
+impl KeySource for IdbObjectStore {
+    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
+        self.open_key_cursor_with_range_and_direction(range, IdbCursorDirection::Prev)
+    }
+}
+
+impl KeySource for IdbIndex {
+    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
+        self.open_key_cursor_with_range_and_direction(range, IdbCursorDirection::Prev)
+    }
+}
+
+/// The request for the last key of `range` in `source` (a key cursor: no record is read).
+/// On the `log` store with a null range: the global head. On the `stream` index over a stream:
+/// `[stream, version]` of its last run.
+pub(crate) fn last_key(source: &impl KeySource, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
+    source.open_last(range)
+}
+
+/// The key a [`last_key`] request's cursor stands on; `None` when the range is empty.
+fn cursor_key(result: &JsValue) -> Result<Option<JsValue>, StorageError> {
+    if result.is_null() || result.is_undefined() {
+        return Ok(None);
+    }
+    result.unchecked_ref::<IdbCursor>().key().map(Some).map_err(|e| from_js(&e, "cursor key"))
+}
+
+/// The global head from a [`last_key`] request on the `log` store: 0 when it is empty.
+pub(crate) fn decode_last_key(result: &JsValue) -> Result<u64, StorageError> {
+    match cursor_key(result)? {
+        None => Ok(0),
+        Some(key) => key.as_f64().and_then(crate::core::safe_integer).ok_or_else(|| corrupt("log key", "is not a position")),
+    }
+}
+
+/// A stream's version from a [`last_key`] request on the `stream` index: 0 when it has no event.
+pub(crate) fn decode_stream_version(result: &JsValue) -> Result<u64, StorageError> {
+    match cursor_key(result)? {
+        None => Ok(0),
+        Some(key) => js_sys::Reflect::get_u32(&key, 1)
+            .ok()
+            .and_then(|v| v.as_f64())
+            .and_then(crate::core::safe_integer)
+            .ok_or_else(|| corrupt("stream index key", "holds no version")),
+    }
+}
+
+/// The keys of `stream`'s runs in the `stream` index whose last version is at most `top`.
+pub(crate) fn stream_range(stream: &str, top: u64) -> Result<JsValue, StorageError> {
+    Ok(bound(&stream_key(stream, 0.0), &stream_key(stream, version_key(top)))?.into())
+}
+
+/// A version or position as a key bound: beyond 2^53 is `Infinity`.
+fn version_key(n: u64) -> f64 {
+    if n as f64 >= crate::core::MAX_SAFE_INTEGER {
+        f64::INFINITY
+    } else {
+        n as f64
+    }
+}
+
+/// The run a `log` record read through an index holds (an index never holds a tombstone).
+pub(crate) fn decode_run(record: &JsValue) -> Result<Run, StorageError> {
+    match decode_log(record)? {
+        LogRecord::Run(run) => Ok(run),
+        LogRecord::Removed { .. } => Err(corrupt("log entry", "is a tombstone where a run was indexed")),
+    }
+}
+
+/// The records of two `getAll` requests in order (a range, then the one record beyond it).
+async fn records(reads: [Pending; 2]) -> Result<Vec<LogRecord>, StorageError> {
+    let mut out = Vec::new();
+    for read in reads {
+        let array: js_sys::Array = read.result().await?.dyn_into().map_err(|v| from_js(&v, "read log: not an array"))?;
+        for record in array.iter() {
+            out.push(decode_log(&record)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Requests for the records of `source` whose keys lie in `low..=high`, and for the first
+/// record after `high`: together the records holding every position (or version) from `low`
+/// to `high` when the log reaches that far (a record's key is its last one).
+fn covering<S: GetAll>(source: &S, low: JsValue, high: JsValue, beyond: JsValue) -> Result<[Pending; 2], StorageError> {
+    Ok([
+        Pending::new(source.get_all_in(&bound(&low, &high)?, None), "read log")?,
+        Pending::new(source.get_all_in(&IdbKeyRange::lower_bound(&beyond).map_err(|e| from_js(&e, "key range"))?, Some(1)), "read log")?,
+    ])
+}
+
+/// `getAll` on an object store or an index.
+trait GetAll {
+    fn get_all_in(&self, range: &IdbKeyRange, count: Option<u32>) -> Result<web_sys::IdbRequest, JsValue>;
+}
+
+impl GetAll for IdbObjectStore {
+    fn get_all_in(&self, range: &IdbKeyRange, count: Option<u32>) -> Result<web_sys::IdbRequest, JsValue> {
+        match count {
+            Some(n) => self.get_all_with_key_and_limit(range, n),
+            None => self.get_all_with_key(range),
+        }
+    }
+}
+
+impl GetAll for IdbIndex {
+    fn get_all_in(&self, range: &IdbKeyRange, count: Option<u32>) -> Result<web_sys::IdbRequest, JsValue> {
+        match count {
+            Some(n) => self.get_all_with_key_and_limit(range, n),
+            None => self.get_all_with_key(range),
+        }
     }
 }
 
@@ -332,16 +385,6 @@ async fn identity(db: &IdbDatabase) -> Result<String, StorageError> {
     Ok(id)
 }
 
-/// The error of the first of `writes` that failed, else `otherwise`.
-async fn first_failure(writes: Vec<Pending>, otherwise: StorageError) -> StorageError {
-    for write in writes {
-        if let Err(e) = write.result().await {
-            return e;
-        }
-    }
-    otherwise
-}
-
 fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> {
     IdbKeyRange::bound(lower, upper).map_err(|e| from_js(&e, "key range"))
 }
@@ -350,7 +393,9 @@ impl Backend for IdbBackend {
     type Payload = JsValue;
 
     async fn head(&self) -> Result<u64, StorageError> {
-        Ok(decode_head(&self.read(&[META], HEAD_KEY, "read head").await?)?.0)
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
+        let log = object_store(&tx, LOG)?;
+        decode_last_key(&Pending::new(last_key(&log, &JsValue::NULL), "read head")?.result().await?)
     }
 
     async fn append(
@@ -360,16 +405,15 @@ impl Backend for IdbBackend {
         self.append_chained(requests, Chaining::Independent).await
     }
 
-    /// One readwrite transaction over `events`, `streams`, `meta` and `outbox` for all of
-    /// `requests`. When none writes, the transaction is aborted; when one fails in IndexedDB,
-    /// the whole transaction aborts and its error is returned. After a commit, the new head is
-    /// posted.
+    /// One readwrite transaction over `log` for all of `requests`. When none writes, the
+    /// transaction is aborted; when one fails in IndexedDB, the whole transaction aborts and
+    /// its error is returned. After a commit, the new head is posted.
     async fn append_chained(
         &self,
         requests: &[AppendRequest],
         chaining: Chaining,
     ) -> Result<Vec<Result<AppendResult, Error>>, StorageError> {
-        let tx = self.transaction(&[EVENTS, STREAMS, META, OUTBOX], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let trip = Tripwire::new(self.fault.take());
         match self.append_in(&tx, requests, chaining, &trip).await {
@@ -395,9 +439,14 @@ impl Backend for IdbBackend {
     }
 
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
-        decode_stream_version(&self.read(&[STREAMS], stream, "read stream").await?)
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
+        let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
+        let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+        decode_stream_version(&read.result().await?)
     }
 
+    /// Reads whole runs: the page holds at least `limit` events when the stream has them, and
+    /// every event of the last run read (a run is never read twice by a paged read).
     async fn read_stream(
         &self,
         stream: &str,
@@ -408,29 +457,42 @@ impl Backend for IdbBackend {
         if limit == 0 {
             return Ok(Vec::new());
         }
-        let tx = self.transaction(&[EVENTS, STREAMS], IdbTransactionMode::Readonly)?;
-        match direction {
-            Direction::Forward => {
-                let range = bound(&stream_key(stream, from.max(1) as f64), &stream_key(stream, f64::INFINITY))?;
-                self.read_events(&tx, BY_STREAM_VERSION, &range, limit).await
-            }
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
+        let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
+        let span = limit as u64 - 1;
+        let (low, high) = match direction {
+            Direction::Forward => (from.max(1), from.max(1).saturating_add(span)),
             Direction::Backward => {
-                // Versions are 1..n with no gap: the last `limit` up to `from` are a key range.
-                let streams = tx.object_store(STREAMS).map_err(|e| from_js(&e, "objectStore"))?;
-                let record = Pending::new(streams.get(&JsValue::from_str(stream)), "read stream")?;
-                let top = from.min(decode_stream_version(&record.result().await?)?);
+                let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+                let top = from.min(decode_stream_version(&read.result().await?)?);
                 if top == 0 {
                     return Ok(Vec::new());
                 }
-                let bottom = top.saturating_sub(limit as u64 - 1).max(1);
-                let range = bound(&stream_key(stream, bottom as f64), &stream_key(stream, top as f64))?;
-                let mut events = self.read_events(&tx, BY_STREAM_VERSION, &range, limit).await?;
-                events.reverse();
-                Ok(events)
+                (top.saturating_sub(span).max(1), top)
             }
+        };
+        let key = |v: u64| stream_key(stream, version_key(v));
+        let found = records(covering(&by_stream, key(low), key(high), key(high.saturating_add(1)))?).await?;
+        let mut events = Vec::new();
+        for record in found {
+            let LogRecord::Run(run) = record else {
+                return Err(corrupt("log entry", "is a tombstone where a run was indexed"));
+            };
+            events.extend(run.events);
         }
+        // Versions are 1..n with no gap, and the runs hold them whole.
+        let starts_at = |first: u64| first <= low.max(1);
+        if events.first().is_some_and(|e| !starts_at(e.version)) || events.windows(2).any(|w| w[1].version != w[0].version + 1) {
+            return Err(corrupt("stream", "has a gap in its versions"));
+        }
+        Ok(match direction {
+            Direction::Forward => events.into_iter().filter(|e| e.version >= low).collect(),
+            Direction::Backward => events.into_iter().rev().filter(|e| e.version <= high).collect(),
+        })
     }
 
+    /// Examines whole records: at least `limit` positions when the range holds them, and
+    /// every position of the last record read.
     async fn read_all(
         &self,
         range: PositionRange,
@@ -438,13 +500,14 @@ impl Backend for IdbBackend {
         limit: usize,
         filter: &Filter,
     ) -> Result<Page<JsValue>, StorageError> {
-        let tx = self.transaction(&[EVENTS, META], IdbTransactionMode::Readonly)?;
-        let meta = tx.object_store(META).map_err(|e| from_js(&e, "objectStore"))?;
-        let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?.result().await?;
-        let (head, _) = decode_head(&head)?;
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
+        let log = object_store(&tx, LOG)?;
         let first = range.after.saturating_add(1);
-        let last = range.before.saturating_sub(1).min(head);
+        let mut last = range.before.saturating_sub(1);
         let mut page = Page::default();
+        if direction == Direction::Backward {
+            last = last.min(decode_last_key(&Pending::new(last_key(&log, &JsValue::NULL), "read head")?.result().await?)?);
+        }
         if first > last {
             page.exhausted = true;
             return Ok(page);
@@ -452,34 +515,40 @@ impl Backend for IdbBackend {
         if limit == 0 {
             return Ok(page);
         }
-        // Positions are 1..n with no gap: the `limit` examined are exactly a key range.
         let span = limit as u64 - 1;
         let (low, high) = match direction {
             Direction::Forward => (first, last.min(first.saturating_add(span))),
             Direction::Backward => (first.max(last.saturating_sub(span)), last),
         };
-        let records = self.read_records(&tx, None, &bound(&number(low), &number(high))?, limit).await?;
-        if records.length() as u64 != high - low + 1 {
-            return Err(StorageError::other(alloc::format!(
-                "DataError: positions {low}..={high} should hold {} records, found {}",
-                high - low + 1,
-                records.length()
-            )));
+        let key = |p: u64| JsValue::from_f64(version_key(p));
+        let found = records(covering(&log, key(low), key(high), key(high.saturating_add(1)))?).await?;
+        // Positions are 1..n with no gap: the records read start at or before `low` and follow
+        // each other.
+        if found.first().is_some_and(|r| r.first() > low) || found.windows(2).any(|w| w[1].first() != w[0].last() + 1) {
+            return Err(StorageError::other(alloc::format!("DataError: the log has a gap in positions from {low}")));
         }
-        let mut examined = Vec::with_capacity(records.length() as usize);
-        for record in records.iter() {
-            match decode_event(&record) {
-                Ok(event) => examined.push(event),
-                // A tombstone: examined, never yielded.
-                Err(_) if is_tombstone(&record) => {}
-                Err(e) => return Err(e),
+        let (Some(start), Some(end)) = (found.first().map(LogRecord::first), found.last().map(LogRecord::last)) else {
+            page.exhausted = true;
+            return Ok(page);
+        };
+        let (start, end) = (start.max(first), end.min(last));
+        let mut examined: Vec<RecordedEvent<JsValue>> = Vec::new();
+        for record in found {
+            if let LogRecord::Run(run) = record {
+                examined.extend(run.events.into_iter().filter(|e| (start..=end).contains(&e.position)));
             }
         }
-        if direction == Direction::Backward {
-            examined.reverse();
+        match direction {
+            Direction::Forward => {
+                page.last_examined = Some(end);
+                page.exhausted = end == last || end < high;
+            }
+            Direction::Backward => {
+                examined.reverse();
+                page.last_examined = Some(start);
+                page.exhausted = start == first;
+            }
         }
-        page.last_examined = Some(if direction == Direction::Forward { high } else { low });
-        page.exhausted = high - low == last - first;
         page.events = examined.into_iter().filter(|e| filter.matches(e)).collect();
         Ok(page)
     }
@@ -498,12 +567,11 @@ impl Backend for IdbBackend {
 
     /// Reads the stream's version and writes the snapshot in one readwrite transaction.
     async fn save_snapshot(&self, stream: &str, snapshot: &Snapshot) -> Result<(), Error> {
-        let tx = self.transaction(&[STREAMS, SNAPSHOTS], IdbTransactionMode::Readwrite)?;
+        let tx = self.transaction(&[LOG, SNAPSHOTS], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
-        let store = |name| tx.object_store(name).map_err(|e| from_js(&e, "objectStore"));
-        let (streams, snapshots) = (store(STREAMS)?, store(SNAPSHOTS)?);
-        let record = Pending::new(streams.get(&JsValue::from_str(stream)), "read stream")?.result().await?;
-        let version = match decode_stream_version(&record) {
+        let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
+        let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+        let version = match decode_stream_version(&read.result().await?) {
             Ok(version) => version,
             Err(e) => {
                 completion.abort();
@@ -514,6 +582,7 @@ impl Backend for IdbBackend {
             completion.abort();
             return Err(refused);
         }
+        let snapshots = object_store(&tx, SNAPSHOTS)?;
         Pending::new(snapshots.put(&encode_snapshot(stream, snapshot)), "write snapshot")?.result().await?;
         Ok(completion.committed().await?)
     }

@@ -10,7 +10,7 @@ use crate::core::sync::{Conflict, ConflictReason, OutboxEntry};
 use crate::core::{
     corrupt, safe_integer, ExpectedVersion, Payload, RecordedEvent, Snapshot, StorageError, StoredEvent, Value,
 };
-use crate::js::{get, set, stored_event_fields, value_to_js};
+use crate::js::{get, run_fields, run_length, set, stored_event_fields, value_to_js};
 
 /// Event data as a JavaScript value to store: a [`Value`] converted, a stored value as it is.
 pub(crate) trait ToJs {
@@ -56,16 +56,7 @@ pub(crate) fn encode_event<P: ToJs>(event: &RecordedEvent<P>) -> JsValue {
     record.into()
 }
 
-/// What stays at the local position of an event moved into a conflict: no id, stream or
-/// version, so no index holds it; reads of the global order skip it.
-pub(crate) fn encode_tombstone(position: u64) -> JsValue {
-    let record = Object::new();
-    set(&record, "position", &number(position));
-    set(&record, "removed", &JsValue::TRUE);
-    record.into()
-}
-
-/// Whether `record` is a tombstone.
+/// Whether `record` is a tombstone of schema 2 (read by the upgrade).
 pub(crate) fn is_tombstone(record: &JsValue) -> bool {
     get(record, "removed").as_bool() == Some(true)
 }
@@ -99,63 +90,175 @@ pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, S
     })
 }
 
-/// The event a stored record holds, its data and metadata as [`Value`]s: what an append
-/// compares a retried event with.
-pub(crate) fn decode_event_values(record: &JsValue) -> Result<RecordedEvent, StorageError> {
-    decode_event(record)?.to_values()
+/// A record of the `log` store (schema 3): a run of events, or a tombstone for positions whose
+/// events moved into a conflict.
+#[derive(Debug)]
+pub(crate) enum LogRecord {
+    /// Events of one stream at consecutive positions and versions.
+    Run(Run),
+    /// `count` removed positions ending at `last`: examined by reads of the global order,
+    /// never yielded.
+    Removed { last: u64, count: u64 },
 }
 
-/// A stream's record: its last version, and how many of its versions the server confirmed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct StreamHead {
-    pub(crate) version: u64,
-    pub(crate) confirmed: u64,
+impl LogRecord {
+    /// The position of its last event: the record's key.
+    pub(crate) fn last(&self) -> u64 {
+        match self {
+            LogRecord::Run(run) => run.last(),
+            LogRecord::Removed { last, .. } => *last,
+        }
+    }
+
+    /// The position of its first event.
+    pub(crate) fn first(&self) -> u64 {
+        match self {
+            LogRecord::Run(run) => run.first(),
+            LogRecord::Removed { last, count } => last + 1 - count,
+        }
+    }
 }
 
-/// A stream's record (schema 1 records also hold the last event's position, no longer kept).
-pub(crate) fn encode_stream(stream: &str, head: StreamHead) -> JsValue {
+/// A run of events as one `log` record holds them.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// At least one; one stream, consecutive positions and versions.
+    pub(crate) events: Vec<RecordedEvent<JsValue>>,
+    /// While the run is a pending append (its key is its first position): what it expected.
+    pub(crate) pending: Option<ExpectedVersion>,
+}
+
+impl Run {
+    pub(crate) fn first(&self) -> u64 {
+        self.events.first().map_or(0, |e| e.position)
+    }
+    pub(crate) fn last(&self) -> u64 {
+        self.events.last().map_or(0, |e| e.position)
+    }
+    pub(crate) fn stream(&self) -> &str {
+        self.events.first().map_or("", |e| e.stream.as_str())
+    }
+}
+
+/// The `log` record of `events` (one stream, consecutive positions and versions, at least
+/// one): `{ last, stream, version, ids, types, data, metadata, times, server }`, and while it
+/// is a pending append `outbox` (its first position) and `expected`. `version` is its last
+/// event's; `ids` is indexed (multiEntry, unique), `[stream, version]` and `outbox` too.
+pub(crate) fn encode_run<P: ToJs>(events: &[RecordedEvent<P>], pending: Option<ExpectedVersion>) -> JsValue {
+    let record = Object::new();
+    let (Some(first), Some(last)) = (events.first(), events.last()) else { return record.into() };
+    let column = || Array::new_with_length(events.len() as u32);
+    let (ids, types, data, metadata, times, server) = (column(), column(), column(), column(), column(), column());
+    for (i, event) in events.iter().enumerate() {
+        let i = i as u32;
+        ids.set(i, JsValue::from_str(event.id.hyphenated().encode_lower(&mut crate::core::Uuid::encode_buffer())));
+        types.set(i, JsValue::from_str(&event.event_type));
+        data.set(i, event.data.to_js());
+        metadata.set(i, event.metadata.to_js());
+        times.set(i, JsValue::from_f64(event.recorded_at));
+        server.set(i, event.server_position.map_or(JsValue::NULL, number));
+    }
+    set(&record, "last", &number(last.position));
+    set(&record, "stream", &JsValue::from_str(&first.stream));
+    set(&record, "version", &number(last.version));
+    set(&record, "ids", &ids);
+    set(&record, "types", &types);
+    set(&record, "data", &data);
+    set(&record, "metadata", &metadata);
+    set(&record, "times", &times);
+    set(&record, "server", &server);
+    if let Some(expected) = pending {
+        set(&record, "outbox", &number(first.position));
+        set(&record, "expected", &encode_expected(expected));
+    }
+    record.into()
+}
+
+/// The `log` record standing for `count` positions ending at `last` whose events moved into a
+/// conflict: no stream, ids or outbox, so no index holds it.
+pub(crate) fn encode_removed(last: u64, count: u64) -> JsValue {
+    let record = Object::new();
+    set(&record, "last", &number(last));
+    set(&record, "removed", &number(count));
+    record.into()
+}
+
+/// The run or tombstone a `log` record holds, every event checked by
+/// [`RecordedEvent::from_stored`]; anything else is a `DataError`.
+pub(crate) fn decode_log(record: &JsValue) -> Result<LogRecord, StorageError> {
+    let length = run_length(record);
+    if length < 0.0 {
+        let count = count(record, "removed")?;
+        let last = count_at_least(record, "last", count)?;
+        return Ok(LogRecord::Removed { last, count });
+    }
+    let n = length as usize;
+    if n == 0 {
+        return Err(corrupt("log entry", "holds no event"));
+    }
+    let mut numbers = alloc::vec![f64::NAN; 2 + 2 * n];
+    let text = run_fields(record, &mut numbers).ok_or_else(|| corrupt("log entry", "is not a run of events"))?;
+    let (last, version) = (numbers[0], numbers[1]);
+    let (Some(last), Some(version)) = (safe_integer(last), safe_integer(version)) else {
+        return Err(corrupt("log entry", "has no last position or version"));
+    };
+    if last < n as u64 || version < n as u64 {
+        return Err(corrupt("log entry", "holds more events than positions or versions before it"));
+    }
+    let (data, metadata) = (Array::from(&get(record, "data")), Array::from(&get(record, "metadata")));
+    let mut texts = text.split('\0');
+    let stream = texts.next().map(String::from);
+    let mut events = alloc::vec::Vec::with_capacity(n);
+    for i in 0..n {
+        let at = numbers[2 + n + i];
+        events.push(RecordedEvent::from_stored(StoredEvent {
+            id: texts.next().map(String::from),
+            stream: stream.clone(),
+            event_type: texts.next().map(String::from),
+            version: Some((version + 1 - n as u64 + i as u64) as f64),
+            position: Some((last + 1 - n as u64 + i as u64) as f64),
+            recorded_at: Some(numbers[2 + i]),
+            server_position: (at != -1.0).then_some(at),
+            data: Some(data.get(i as u32)),
+            metadata: Some(metadata.get(i as u32)),
+        })?);
+    }
+    let outbox = get(record, "outbox");
+    let pending = if outbox.is_undefined() {
+        None
+    } else {
+        if outbox.as_f64() != Some((last + 1 - n as u64) as f64) {
+            return Err(corrupt("outbox", "is not the first position of its log entry"));
+        }
+        Some(decode_expected(&get(record, "expected"))?)
+    };
+    Ok(LogRecord::Run(Run { events, pending }))
+}
+
+fn count_at_least(record: &JsValue, field: &str, least: u64) -> Result<u64, StorageError> {
+    Some(count(record, field)?).filter(|&n| n >= least).ok_or_else(|| corrupt(field, "is below the count it ends"))
+}
+
+/// A stream's record (schema 3): how many of its versions the server confirmed. Its last
+/// version is the key of its last `log` record in the `stream` index, not kept here.
+pub(crate) fn encode_stream(stream: &str, confirmed: u64) -> JsValue {
     let record = Object::new();
     set(&record, "stream", &JsValue::from_str(stream));
-    set(&record, "version", &number(head.version));
-    set(&record, "confirmed", &number(head.confirmed));
+    set(&record, "confirmed", &number(confirmed));
     record.into()
 }
 
-/// A stream's record; no record is a stream with no events. A record without `confirmed`
-/// (schema 1) has none confirmed.
-pub(crate) fn decode_stream(record: &JsValue) -> Result<StreamHead, StorageError> {
-    if record.is_undefined() {
-        return Ok(StreamHead::default());
+/// How many versions of a stream the server confirmed; 0 without a record. (Records of schema
+/// 1 and 2 also hold `version`, which schema 3 no longer reads.)
+pub(crate) fn decode_confirmed(record: &JsValue) -> Result<u64, StorageError> {
+    if record.is_undefined() || get(record, "confirmed").is_undefined() {
+        return Ok(0);
     }
-    let confirmed = if get(record, "confirmed").is_undefined() { 0 } else { count(record, "confirmed")? };
-    Ok(StreamHead { version: count(record, "version")?, confirmed })
+    count(record, "confirmed")
 }
 
-/// The last version in a stream's record; 0 when there is none.
-pub(crate) fn decode_stream_version(record: &JsValue) -> Result<u64, StorageError> {
-    decode_stream(record).map(|head| head.version)
-}
-
-/// The `meta` record of the global head and of how many events are pending.
-pub(crate) fn encode_head(position: u64, pending: u64) -> JsValue {
-    let record = Object::new();
-    set(&record, "key", &JsValue::from_str(HEAD_KEY));
-    set(&record, "position", &number(position));
-    set(&record, "pending", &number(pending));
-    record.into()
-}
-
-/// The head and the pending count of the `meta` head record (both 0 without one; a schema 1
-/// record has no pending count: its events are counted by the upgrade to schema 2).
-pub(crate) fn decode_head(record: &JsValue) -> Result<(u64, u64), StorageError> {
-    if record.is_undefined() {
-        return Ok((0, 0));
-    }
-    let pending = if get(record, "pending").is_undefined() { 0 } else { count(record, "pending")? };
-    Ok((count(record, "position")?, pending))
-}
-
-/// The key of the global head in `meta`.
+/// The key of the global head in `meta` in schemas 1 and 2 (schema 3 reads the head from the
+/// `log` store's last key).
 pub(crate) const HEAD_KEY: &str = "head";
 
 /// The key of the database's identity in `meta`: `{ key, id }`, a UUID written when the
@@ -178,15 +281,34 @@ pub(crate) fn decode_identity(record: &JsValue) -> Result<Option<String>, Storag
     get(record, "id").as_string().map(Some).ok_or_else(|| corrupt("identity", "is not a string"))
 }
 
-/// The key of the sync cursor in `meta`: `{ key, position }`.
+/// The key of the sync cursor in `meta`: `{ key, position, removed }`.
 pub(crate) const CURSOR_KEY: &str = "cursor";
 
+/// The sync state kept in `meta`: the cursor, and how many local positions hold events moved
+/// into conflicts. Every other position holds a confirmed event (the server's `1..=cursor`,
+/// each once) or a pending one: pending = head - cursor - removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct SyncMark {
+    pub(crate) cursor: u64,
+    pub(crate) removed: u64,
+}
+
 /// The `meta` record of the sync cursor.
-pub(crate) fn encode_cursor(position: u64) -> JsValue {
+pub(crate) fn encode_cursor(mark: SyncMark) -> JsValue {
     let record = Object::new();
     set(&record, "key", &JsValue::from_str(CURSOR_KEY));
-    set(&record, "position", &number(position));
+    set(&record, "position", &number(mark.cursor));
+    set(&record, "removed", &number(mark.removed));
     record.into()
+}
+
+/// The sync state of the `meta` cursor record (nothing synced without one).
+pub(crate) fn decode_cursor(record: &JsValue) -> Result<SyncMark, StorageError> {
+    if record.is_undefined() {
+        return Ok(SyncMark::default());
+    }
+    let removed = if get(record, "removed").is_undefined() { 0 } else { count(record, "removed")? };
+    Ok(SyncMark { cursor: count(record, "position")?, removed })
 }
 
 /// An expected version as stored: `'any'`, `'no_stream'`, `'stream_exists'` or a number.
@@ -208,17 +330,7 @@ fn decode_expected(value: &JsValue) -> Result<ExpectedVersion, StorageError> {
     }
 }
 
-/// An outbox record: `{ key, stream, expected, count }`.
-pub(crate) fn encode_outbox(entry: &OutboxEntry) -> JsValue {
-    let record = Object::new();
-    set(&record, "key", &number(entry.key));
-    set(&record, "stream", &JsValue::from_str(&entry.stream));
-    set(&record, "expected", &encode_expected(entry.expected));
-    set(&record, "count", &number(entry.count));
-    record.into()
-}
-
-/// The pending append an outbox record describes.
+/// An outbox record of schema 2: `{ key, stream, expected, count }` (read by the upgrade).
 pub(crate) fn decode_outbox(record: &JsValue) -> Result<OutboxEntry, StorageError> {
     Ok(OutboxEntry {
         key: count(record, "key")?,

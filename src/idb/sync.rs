@@ -1,30 +1,28 @@
-//! Sync state in IndexedDB: the outbox, the cursor, pulled events and conflicts. Each method
-//! is one transaction; the decisions are the core's (`plan_pull`, `conflicting_entries`,
-//! `rebase_request`).
+//! Sync state in IndexedDB (schema 3): pending appends are `log` runs carrying `outbox`,
+//! the cursor and the removed count are in `meta`, conflicts in their store. Each method is one
+//! transaction; the decisions are the core's (`plan_pull`, `conflicting_entries`,
+//! `rebase_request`, `continues_run`).
 
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
 
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{IdbKeyRange, IdbObjectStore, IdbTransaction, IdbTransactionMode};
+use web_sys::{IdbKeyRange, IdbTransaction, IdbTransactionMode};
 
 use super::record::{
-    decode_conflict, decode_event, decode_head, decode_outbox, decode_position, decode_snapshot, decode_stream, encode_conflict,
-    encode_cursor, encode_event, encode_head, encode_stream, encode_tombstone, number, stream_key, StreamHead,
-    CURSOR_KEY, HEAD_KEY,
+    decode_confirmed, decode_conflict, decode_cursor, decode_snapshot, encode_conflict, encode_cursor, encode_removed,
+    encode_run, encode_stream, number, stream_key, Run, SyncMark, CURSOR_KEY,
 };
 use super::request::{from_js, Completion, Pending, Tripwire};
-use super::schema::{BY_STREAM_VERSION, CONFLICTS, EVENTS, META, OUTBOX, SNAPSHOTS, STREAMS};
-use super::{bound, IdbBackend};
-use crate::core::sync::{
-    conflicting_entries, plan_pull, rebase_request, Conflict, PendingAppend, PendingEvent, Refusal, StreamSync,
-    SyncBackend,
+use super::schema::{BY_OUTBOX, BY_STREAM, CONFLICTS, LOG, META, SNAPSHOTS, STREAMS};
+use super::{
+    bound, decode_last_key, decode_run, decode_stream_version, index, last_key, object_store, stream_range, IdbBackend,
 };
-use crate::core::{corrupt, AppendResult, Chaining, Error, RecordedEvent, StorageError};
-
-fn object_store(tx: &IdbTransaction, name: &str) -> Result<IdbObjectStore, StorageError> {
-    tx.object_store(name).map_err(|e| from_js(&e, "objectStore"))
-}
+use crate::core::sync::{
+    conflicting_entries, plan_pull, rebase_request, Conflict, OutboxEntry, PendingAppend, PendingEvent, Refusal,
+    StreamSync, SyncBackend,
+};
+use crate::core::{continues_run, corrupt, AppendResult, Chaining, Error, RecordedEvent, RunMember, StorageError};
 
 fn array(value: JsValue, what: &str) -> Result<Array, StorageError> {
     value.dyn_into::<Array>().map_err(|v| from_js(&v, what))
@@ -37,6 +35,27 @@ async fn all_done(writes: Vec<Pending>) -> Result<(), StorageError> {
         write.result().await?;
     }
     Ok(())
+}
+
+/// The runs of a `getAll` over the `outbox` or `stream` index.
+async fn runs(read: Pending, what: &str) -> Result<Vec<Run>, StorageError> {
+    array(read.result().await?, what)?.iter().map(|r| decode_run(&r)).collect()
+}
+
+/// The outbox entry a pending run is.
+fn entry(run: &Run) -> Option<OutboxEntry> {
+    Some(OutboxEntry {
+        key: run.first(),
+        stream: run.stream().into(),
+        expected: run.pending?,
+        count: run.events.len() as u64,
+    })
+}
+
+/// The sync state in `meta`.
+async fn read_mark(tx: &IdbTransaction) -> Result<SyncMark, StorageError> {
+    let meta = object_store(tx, META)?;
+    decode_cursor(&Pending::new(meta.get(&JsValue::from_str(CURSOR_KEY)), "read cursor")?.result().await?)
 }
 
 /// Deletes, in `tx`, the snapshot of each stream of `changes` that does not hold once that
@@ -57,6 +76,20 @@ async fn delete_outlived_snapshots(tx: &IdbTransaction, changes: &[(&str, u64)])
         }
     }
     Ok(deletes)
+}
+
+/// `events` (pulled, at consecutive local positions) grouped into the runs [`continues_run`]
+/// allows: each becomes one confirmed `log` record.
+fn confirmed_runs<P>(events: &[RecordedEvent<P>]) -> Vec<&[RecordedEvent<P>]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=events.len() {
+        if i == events.len() || !continues_run(&RunMember::of(&events[i - 1], None), &RunMember::of(&events[i], None)) {
+            out.push(&events[start..i]);
+            start = i;
+        }
+    }
+    out
 }
 
 impl IdbBackend {
@@ -88,56 +121,45 @@ impl IdbBackend {
 
 impl SyncBackend for IdbBackend {
     async fn cursor(&self) -> Result<u64, StorageError> {
-        Ok(decode_position(&self.read(&[META], CURSOR_KEY, "read cursor").await?)?.unwrap_or(0))
+        let tx = self.transaction(&[META], IdbTransactionMode::Readonly)?;
+        Ok(read_mark(&tx).await?.cursor)
     }
 
+    /// Every local position holds a confirmed event (the server's `1..=cursor`), a removed one
+    /// (moved into a conflict) or a pending one: pending = head - cursor - removed.
     async fn pending_count(&self) -> Result<u64, StorageError> {
-        Ok(decode_head(&self.read(&[META], HEAD_KEY, "read head").await?)?.1)
+        let tx = self.transaction(&[LOG, META], IdbTransactionMode::Readonly)?;
+        let head = Pending::new(last_key(&object_store(&tx, LOG)?, &JsValue::NULL), "read head")?;
+        let mark = read_mark(&tx).await?;
+        let head = decode_last_key(&head.result().await?)?;
+        head.checked_sub(mark.cursor + mark.removed).ok_or_else(|| corrupt("cursor", "counts more events than the log holds"))
     }
 
     async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsValue>>, StorageError> {
-        let tx = self.transaction(&[OUTBOX, EVENTS], IdbTransactionMode::Readonly)?;
-        let (outbox, events) = (object_store(&tx, OUTBOX)?, object_store(&tx, EVENTS)?);
+        let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
+        let outbox = index(&object_store(&tx, LOG)?, BY_OUTBOX)?;
         let range = IdbKeyRange::lower_bound_with_open(&number(after), true).map_err(|e| from_js(&e, "key range"))?;
         let limit = u32::try_from(limit).unwrap_or(u32::MAX);
-        let entries = Pending::new(outbox.get_all_with_key_and_limit(&range, limit), "read outbox")?.result().await?;
-        let entries = array(entries, "read outbox")?
-            .iter()
-            .map(|r| decode_outbox(&r))
-            .collect::<Result<Vec<_>, _>>()?;
-        let reads = entries
-            .iter()
-            .map(|e| {
-                let range = bound(&number(e.key), &number(e.key + e.count - 1))?;
-                Pending::new(events.get_all_with_key(&range), "read pending events")
+        let read = Pending::new(outbox.get_all_with_key_and_limit(&range, limit), "read outbox")?;
+        runs(read, "read outbox")
+            .await?
+            .into_iter()
+            .map(|run| {
+                let entry = entry(&run).ok_or_else(|| corrupt("outbox", "names a confirmed run"))?;
+                Ok(PendingAppend { key: entry.key, stream: entry.stream, expected: entry.expected, events: run.events })
             })
-            .collect::<Result<Vec<_>, _>>()?;
-        let mut appends = Vec::with_capacity(entries.len());
-        for (entry, read) in entries.into_iter().zip(reads) {
-            let records = array(read.result().await?, "read pending events")?;
-            if records.length() as u64 != entry.count {
-                return Err(corrupt("outbox", "names events that are not there"));
-            }
-            let events = records.iter().map(|r| decode_event(&r)).collect::<Result<Vec<_>, _>>()?;
-            appends.push(PendingAppend { key: entry.key, stream: entry.stream, expected: entry.expected, events });
-        }
-        Ok(appends)
+            .collect()
     }
 
     async fn apply_pull(&self, page: Vec<RecordedEvent<JsValue>>) -> Result<Option<u64>, Error> {
         let applied = self
-            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, SNAPSHOTS], |tx| async move {
-                let (events, streams, meta, outbox) = (
-                    object_store(&tx, EVENTS)?,
-                    object_store(&tx, STREAMS)?,
-                    object_store(&tx, META)?,
-                    object_store(&tx, OUTBOX)?,
-                );
-                let by_version = events.index(BY_STREAM_VERSION).map_err(|e| from_js(&e, "index"))?;
-                // Every read placed at once: the cursor, the head, and per stream its record and
-                // its events from the page's first version on (its pending ones, at least).
-                let cursor = Pending::new(meta.get(&JsValue::from_str(CURSOR_KEY)), "read cursor")?;
-                let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?;
+            .in_transaction(&[LOG, STREAMS, META, SNAPSHOTS], |tx| async move {
+                let (log, streams, meta) = (object_store(&tx, LOG)?, object_store(&tx, STREAMS)?, object_store(&tx, META)?);
+                let by_stream = index(&log, BY_STREAM)?;
+                // Every read placed at once: the sync mark, the head, and per stream its record and
+                // its runs from the page's first version on (its pending ones, at least).
+                let mark = Pending::new(meta.get(&JsValue::from_str(CURSOR_KEY)), "read cursor")?;
+                let head = Pending::new(last_key(&log, &JsValue::NULL), "read head")?;
                 let mut touched: Vec<(String, Pending, Pending)> = Vec::new();
                 for event in &page {
                     if touched.iter().any(|(s, _, _)| *s == event.stream) {
@@ -148,54 +170,68 @@ impl SyncBackend for IdbBackend {
                         &stream_key(&event.stream, event.version as f64),
                         &stream_key(&event.stream, f64::INFINITY),
                     )?;
-                    let tail = Pending::new(by_version.get_all_with_key(&range), "read stream events")?;
+                    let tail = Pending::new(by_stream.get_all_with_key(&range), "read stream runs")?;
                     touched.push((event.stream.clone(), record, tail));
                 }
-                let cursor = decode_position(&cursor.result().await?)?.unwrap_or(0);
-                let (head, pending) = decode_head(&head.result().await?)?;
-                let mut records: BTreeMap<u64, JsValue> = BTreeMap::new();
+                let mark = decode_cursor(&mark.result().await?)?;
+                let head = decode_last_key(&head.result().await?)?;
+                // The pending runs read, and where each pending event stands in them.
+                let mut pending_runs: Vec<Run> = Vec::new();
+                let mut at: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
                 let mut syncs = Vec::with_capacity(touched.len());
                 for (stream, record, tail) in touched {
-                    let stream_head = decode_stream(&record.result().await?)?;
-                    let mut sync = StreamSync { confirmed: stream_head.confirmed, pending: Vec::new() };
-                    for record in array(tail.result().await?, "read stream events")?.iter() {
-                        let event = decode_event(&record)?;
-                        if event.version > stream_head.confirmed {
-                            sync.pending.push(PendingEvent { id: event.id, position: event.position, version: event.version });
-                            records.insert(event.position, record);
+                    let confirmed = decode_confirmed(&record.result().await?)?;
+                    let mut sync = StreamSync { confirmed, pending: Vec::new() };
+                    for run in runs(tail, "read stream runs").await? {
+                        if run.events.iter().all(|e| e.version <= confirmed) {
+                            continue;
                         }
+                        for (i, event) in run.events.iter().enumerate() {
+                            sync.pending.push(PendingEvent { id: event.id, position: event.position, version: event.version });
+                            at.insert(event.position, (pending_runs.len(), i));
+                        }
+                        pending_runs.push(run);
                     }
                     syncs.push((stream, sync));
                 }
                 // Ids are unique in the `id` index: an id standing elsewhere makes the add fail
                 // and the transaction abort, so it need not be looked up first.
-                let plan = plan_pull(page, cursor, head, syncs, |_| false)?;
-                if plan.cursor == cursor {
+                let plan = plan_pull(page, mark.cursor, head, syncs, |_| false)?;
+                if plan.cursor == mark.cursor {
                     return Ok((None, false));
                 }
                 let changed: Vec<_> = plan.streams.iter().filter_map(|s| Some((s.stream.as_str(), s.changed_from?))).collect();
                 let mut writes = delete_outlived_snapshots(&tx, &changed).await?;
+                // Pending runs rewritten whole, in the order of their first update (each stream's
+                // highest version first: the `stream` index never holds one version twice).
+                let mut order: Vec<usize> = Vec::new();
                 for update in &plan.updates {
-                    let record = records.get(&update.position).ok_or_else(|| corrupt("position", "was not read"))?;
-                    crate::js::set(record.unchecked_ref(), "version", &number(update.version));
-                    if let Some(server_position) = update.server_position {
-                        crate::js::set(record.unchecked_ref(), "serverPosition", &number(server_position));
+                    let &(run, i) = at.get(&update.position).ok_or_else(|| corrupt("position", "was not read"))?;
+                    let event = &mut pending_runs[run].events[i];
+                    event.version = update.version;
+                    if update.server_position.is_some() {
+                        event.server_position = update.server_position;
                     }
-                    writes.push(Pending::new(events.put(record), "move pending event")?);
+                    if !order.contains(&run) {
+                        order.push(run);
+                    }
                 }
-                for event in &plan.inserts {
-                    writes.push(Pending::new(events.add(&encode_event(event)), "add pulled event")?);
+                for run in order {
+                    let run = &pending_runs[run];
+                    if run.events.windows(2).any(|w| w[1].version != w[0].version + 1) {
+                        return Err(corrupt("pending append", "would stop being consecutive versions").into());
+                    }
+                    let pending = run.pending.filter(|_| !plan.confirmed.contains(&run.first()));
+                    writes.push(Pending::new(log.put(&encode_run(&run.events, pending)), "rewrite pending append")?);
+                }
+                for events in confirmed_runs(&plan.inserts) {
+                    writes.push(Pending::new(log.add(&encode_run(events, None)), "add pulled events")?);
                 }
                 for stream in &plan.streams {
-                    let head = StreamHead { version: stream.version, confirmed: stream.confirmed };
-                    writes.push(Pending::new(streams.put(&encode_stream(&stream.stream, head)), "write stream head")?);
+                    writes.push(Pending::new(streams.put(&encode_stream(&stream.stream, stream.confirmed)), "write stream")?);
                 }
-                for position in &plan.confirmed {
-                    writes.push(Pending::new(outbox.delete(&number(*position)), "delete outbox entry")?);
-                }
-                let pending = pending.saturating_sub(plan.confirmed.len() as u64);
-                writes.push(Pending::new(meta.put(&encode_head(plan.head, pending)), "write head")?);
-                writes.push(Pending::new(meta.put(&encode_cursor(plan.cursor)), "write cursor")?);
+                let mark = SyncMark { cursor: plan.cursor, ..mark };
+                writes.push(Pending::new(meta.put(&encode_cursor(mark)), "write cursor")?);
                 all_done(writes).await?;
                 Ok(((!plan.inserts.is_empty()).then_some(plan.head), true))
             })
@@ -208,56 +244,34 @@ impl SyncBackend for IdbBackend {
 
     async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<bool, StorageError> {
         let recorded = self
-            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, CONFLICTS, SNAPSHOTS], |tx| async move {
-                let (events, streams, meta, outbox, conflicts) = (
-                    object_store(&tx, EVENTS)?,
-                    object_store(&tx, STREAMS)?,
-                    object_store(&tx, META)?,
-                    object_store(&tx, OUTBOX)?,
-                    object_store(&tx, CONFLICTS)?,
-                );
+            .in_transaction(&[LOG, META, CONFLICTS, SNAPSHOTS], |tx| async move {
+                let (log, meta, conflicts) = (object_store(&tx, LOG)?, object_store(&tx, META)?, object_store(&tx, CONFLICTS)?);
                 let range = IdbKeyRange::lower_bound(&number(key)).map_err(|e| from_js(&e, "key range"))?;
-                let entries = Pending::new(outbox.get_all_with_key(&range), "read outbox")?.result().await?;
-                let entries = array(entries, "read outbox")?
-                    .iter()
-                    .map(|r| decode_outbox(&r))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let read = Pending::new(index(&log, BY_OUTBOX)?.get_all_with_key(&range), "read outbox")?;
+                let mark = Pending::new(meta.get(&JsValue::from_str(CURSOR_KEY)), "read cursor")?;
+                let pending = runs(read, "read outbox").await?;
+                let mark = decode_cursor(&mark.result().await?)?;
+                let entries: Vec<OutboxEntry> = pending.iter().filter_map(entry).collect();
                 let Some(chosen) = conflicting_entries(key, &entries) else { return Ok((false, false)) };
-                let head = Pending::new(meta.get(&JsValue::from_str(HEAD_KEY)), "read head")?;
-                let record = Pending::new(streams.get(&JsValue::from_str(&chosen[0].stream)), "read stream")?;
-                let reads = chosen
-                    .iter()
-                    .map(|e| {
-                        let range = bound(&number(e.key), &number(e.key + e.count - 1))?;
-                        Pending::new(events.get_all_with_key(&range), "read pending events")
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                let (head, pending) = decode_head(&head.result().await?)?;
-                let stream_head = decode_stream(&record.result().await?)?;
-                let mut moved = Vec::new();
-                for read in reads {
-                    for record in array(read.result().await?, "read pending events")?.iter() {
-                        moved.push(decode_event(&record)?);
-                    }
-                }
-                let conflict = Conflict::new(&chosen, refusal, moved);
+                let stream = chosen[0].stream.clone();
+                let version = Pending::new(last_key(&index(&log, BY_STREAM)?, &stream_range(&stream, u64::MAX)?), "read stream")?;
+                let version = decode_stream_version(&version.result().await?)?;
+                let keys: Vec<u64> = chosen.iter().map(|e| e.key).collect();
+                let moved: Vec<Run> = pending.into_iter().filter(|r| keys.contains(&r.first())).collect();
+                let tombstones: Vec<(u64, u64)> = moved.iter().map(|r| (r.last(), r.events.len() as u64)).collect();
+                let conflict = Conflict::new(&chosen, refusal, moved.into_iter().flat_map(|r| r.events).collect());
                 let remaining = conflict.remaining_version();
                 // The conflict's events are the stream's last versions (docs/sync.md, invariant 2).
-                if stream_head.version != remaining + conflict.events.len() as u64 {
+                if version != remaining + conflict.events.len() as u64 {
                     return Err(corrupt("stream", "does not end with its pending appends").into());
                 }
                 let mut writes = delete_outlived_snapshots(&tx, &[(conflict.stream.as_str(), remaining + 1)]).await?;
-                for event in &conflict.events {
-                    writes.push(Pending::new(events.put(&encode_tombstone(event.position)), "write tombstone")?);
-                }
-                let stream_head = StreamHead { version: remaining, ..stream_head };
-                writes.push(Pending::new(streams.put(&encode_stream(&conflict.stream, stream_head)), "write stream head")?);
-                for entry in &chosen {
-                    writes.push(Pending::new(outbox.delete(&number(entry.key)), "delete outbox entry")?);
+                for (last, count) in tombstones {
+                    writes.push(Pending::new(log.put(&encode_removed(last, count)), "write tombstone")?);
                 }
                 writes.push(Pending::new(conflicts.put(&encode_conflict(&conflict)), "write conflict")?);
-                let pending = pending.saturating_sub(conflict.events.len() as u64);
-                writes.push(Pending::new(meta.put(&encode_head(head, pending)), "write head")?);
+                let mark = SyncMark { removed: mark.removed + conflict.events.len() as u64, ..mark };
+                writes.push(Pending::new(meta.put(&encode_cursor(mark)), "write cursor")?);
                 all_done(writes).await?;
                 Ok((true, true))
             })
@@ -276,8 +290,8 @@ impl SyncBackend for IdbBackend {
 
     async fn resolve(&self, key: u64, rebase: bool, recorded_at: f64) -> Result<Option<AppendResult>, Error> {
         let (result, head) = self
-            .in_transaction(&[EVENTS, STREAMS, META, OUTBOX, CONFLICTS], |tx| async move {
-                let (streams, conflicts) = (object_store(&tx, STREAMS)?, object_store(&tx, CONFLICTS)?);
+            .in_transaction(&[LOG, CONFLICTS], |tx| async move {
+                let conflicts = object_store(&tx, CONFLICTS)?;
                 let record = Pending::new(conflicts.get(&number(key)), "read conflict")?.result().await?;
                 if record.is_undefined() {
                     return Ok(((None, None), false));
@@ -288,8 +302,9 @@ impl SyncBackend for IdbBackend {
                     delete.result().await?;
                     return Ok(((None, None), true));
                 }
-                let stream = Pending::new(streams.get(&JsValue::from_str(&conflict.stream)), "read stream")?;
-                let version = decode_stream(&stream.result().await?)?.version;
+                let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
+                let version = Pending::new(last_key(&by_stream, &stream_range(&conflict.stream, u64::MAX)?), "read stream")?;
+                let version = decode_stream_version(&version.result().await?)?;
                 let request = rebase_request(&conflict, version, recorded_at)?;
                 let (mut outcomes, head) = self.append_in(&tx, &[request], Chaining::Independent, &Tripwire::new(None)).await?;
                 let result = outcomes.pop().ok_or_else(|| corrupt("rebase", "had no outcome"))??;

@@ -34,6 +34,27 @@ export function storedEvent(record, numbers) {
   return typeof id === 'string' && typeof stream === 'string' && typeof type === 'string'
     ? id + '\0' + stream + '\0' + type : undefined;
 }
+export function runFields(record, numbers) {
+  const { last, version, stream, ids, types, times, server, data, metadata } = record;
+  const n = Array.isArray(ids) ? ids.length : -1;
+  numbers[0] = typeof last === 'number' ? last : NaN;
+  numbers[1] = typeof version === 'number' ? version : NaN;
+  if (typeof stream !== 'string' || n < 1 || numbers.length < 2 + 2 * n) return undefined;
+  for (const a of [types, times, server, data, metadata]) if (!Array.isArray(a) || a.length !== n) return undefined;
+  let text = stream;
+  for (let i = 0; i < n; i++) {
+    const id = ids[i], type = types[i], time = times[i], at = server[i];
+    if (typeof id !== 'string' || typeof type !== 'string') return undefined;
+    text += '\0' + id + '\0' + type;
+    numbers[2 + i] = typeof time === 'number' ? time : NaN;
+    numbers[2 + n + i] = at == null ? -1 : typeof at === 'number' ? at : NaN;
+  }
+  return text;
+}
+export function runLength(record) {
+  const ids = record?.ids;
+  return Array.isArray(ids) ? ids.length : typeof record?.removed === 'number' ? -record.removed : 0;
+}
 export function jsonBytes(value) {
   const text = JSON.stringify(value) ?? '';
   let n = text.length;
@@ -74,6 +95,16 @@ extern "C" {
     /// record's fields in one crossing.
     #[wasm_bindgen(js_name = storedEvent)]
     pub(crate) fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
+    /// The fields of a `log` record (schema 3) in one crossing: its stream and each event's id
+    /// and type joined by NUL, when every field has its stored type; `numbers` gets `last`,
+    /// `version`, then each event's `recordedAt`, then each event's server position (-1 for
+    /// null). `numbers` must hold `2 + 2n` for the record's `n` events ([`run_length`]).
+    #[wasm_bindgen(js_name = runFields)]
+    pub(crate) fn run_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
+    /// How many events a `log` record holds; minus the count of a tombstone record; 0 for
+    /// anything else.
+    #[wasm_bindgen(js_name = runLength)]
+    pub(crate) fn run_length(record: &JsValue) -> f64;
     /// The length in UTF-8 bytes of `JSON.stringify(value)`.
     #[wasm_bindgen(js_name = jsonBytes)]
     pub(crate) fn json_bytes(value: &JsValue) -> f64;

@@ -29,42 +29,25 @@ pub struct OutboxEntry {
 /// every event was appended on the device and never pushed. Each run of consecutive positions
 /// of one stream with one `recordedAt` (the events of one append share it) becomes one pending
 /// append expecting `any` (no server existed to expect anything of). Fed in position order.
+/// Only the append being read is held (memory stays bounded however many events there are).
 #[derive(Debug, Default)]
 pub struct LegacyOutbox {
-    entries: Vec<OutboxEntry>,
+    last: Option<OutboxEntry>,
     last_recorded_at: f64,
-    events: u64,
-    last_position: u64,
 }
 
 impl LegacyOutbox {
-    /// Adds the event at `position`.
-    pub fn add(&mut self, position: u64, stream: &str, recorded_at: f64) {
-        self.events += 1;
-        self.last_position = position;
-        if let Some(last) = self.entries.last_mut() {
+    /// Adds the event at `position`; returns the key of the pending append it joined.
+    pub fn add(&mut self, position: u64, stream: &str, recorded_at: f64) -> u64 {
+        if let Some(last) = &mut self.last {
             if last.stream == stream && last.key + last.count == position && self.last_recorded_at == recorded_at {
                 last.count += 1;
-                return;
+                return last.key;
             }
         }
         self.last_recorded_at = recorded_at;
-        self.entries.push(OutboxEntry { key: position, stream: stream.into(), expected: ExpectedVersion::Any, count: 1 });
-    }
-
-    /// How many events were added.
-    pub fn events(&self) -> u64 {
-        self.events
-    }
-
-    /// The position of the last event added (0: none).
-    pub fn last_position(&self) -> u64 {
-        self.last_position
-    }
-
-    /// The pending appends, in order.
-    pub fn into_entries(self) -> Vec<OutboxEntry> {
-        self.entries
+        self.last = Some(OutboxEntry { key: position, stream: stream.into(), expected: ExpectedVersion::Any, count: 1 });
+        position
     }
 }
 
