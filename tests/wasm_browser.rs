@@ -358,40 +358,57 @@ async fn idb_a_database_of_a_later_schema_is_refused() {
 async fn idb_the_schema_has_its_stores_and_unique_indexes() {
     let backend = IdbBackend::open(&unique("layout")).await.expect("open");
     let raw_db = raw_open(backend.database_name(), None).await;
-    assert_eq!(Reflect::get(&raw_db, &"version".into()).expect("version"), JsValue::from(2));
+    assert_eq!(Reflect::get(&raw_db, &"version".into()).expect("version"), JsValue::from(3));
     let names: Vec<String> = Array::from(&Reflect::get(&raw_db, &"objectStoreNames".into()).expect("names"))
         .iter()
         .filter_map(|n| n.as_string())
         .collect();
-    assert_eq!(names, vec!["checkpoints", "conflicts", "events", "meta", "outbox", "snapshots", "streams"]);
-    let tx = raw_db.transaction_with_str("events").expect("tx");
-    let events = tx.object_store("events").expect("events");
-    for (index, key_path) in [("id", JsValue::from("id")), ("stream_version", Array::of2(&"stream".into(), &"version".into()).into())] {
-        let index = events.index(index).expect("index");
+    assert_eq!(names, vec!["checkpoints", "conflicts", "log", "meta", "snapshots", "streams"]);
+    let tx = raw_db.transaction_with_str("log").expect("tx");
+    let log = tx.object_store("log").expect("log");
+    let indexes = [
+        ("id", JsValue::from("ids"), true),
+        ("outbox", JsValue::from("outbox"), false),
+        ("stream", Array::of2(&"stream".into(), &"version".into()).into(), false),
+    ];
+    for (index, key_path, multi_entry) in indexes {
+        let index = log.index(index).expect("index");
         assert!(index.unique());
+        assert_eq!(index.multi_entry(), multi_entry);
         assert_eq!(js_sys::JSON::stringify(&index.key_path().expect("key path")), js_sys::JSON::stringify(&key_path));
     }
     raw_db.close();
 }
 
+fn json(value: &JsValue) -> String {
+    js_sys::JSON::stringify(value).ok().and_then(|t| t.as_string()).unwrap_or_default()
+}
+
 #[wasm_bindgen_test]
-async fn idb_an_append_is_pending_in_its_own_transaction() {
+async fn idb_an_append_is_one_log_record_pending_in_its_own_transaction() {
     let backend = IdbBackend::open(&unique("sync")).await.expect("open");
     backend.append(&[request("A-1", vec![event(1), event(2)], ExpectedVersion::Exact(0))]).await.expect("append");
     let raw_db = raw_open(backend.database_name(), None).await;
-    let tx = raw_db.transaction_with_str_sequence(&Array::of3(&"events".into(), &"outbox".into(), &"meta".into())).expect("tx");
-    let record = raw(tx.object_store("events").expect("events").get(&1.into())).await.expect("get");
-    let field = |record: &JsValue, k: &str| Reflect::get(record, &k.into()).expect("field");
-    assert_eq!(field(&record, "serverPosition"), JsValue::NULL);
-    assert_eq!(field(&record, "recordedAt"), JsValue::from(1.0e12));
-    assert_eq!(field(&record, "stream"), JsValue::from("A-1"));
-    let entry = raw(tx.object_store("outbox").expect("outbox").get(&1.into())).await.expect("get");
-    assert_eq!(js_sys::JSON::stringify(&entry).ok().and_then(|t| t.as_string()).as_deref(),
-        Some(r#"{"key":1,"stream":"A-1","expected":0,"count":2}"#));
-    let head = raw(tx.object_store("meta").expect("meta").get(&"head".into())).await.expect("get");
-    assert_eq!((field(&head, "position"), field(&head, "pending")), (JsValue::from(2), JsValue::from(2)));
+    let tx = raw_db.transaction_with_str_sequence(&Array::of2(&"log".into(), &"meta".into())).expect("tx");
+    let log = tx.object_store("log").expect("log");
+    let records: Array = raw(log.get_all()).await.expect("getAll").unchecked_into();
+    assert_eq!(records.length(), 1, "one record for the append's two events");
+    let record = records.get(0);
+    let field = |k: &str| json(&Reflect::get(&record, &k.into()).expect("field"));
+    assert_eq!(field("last"), "2");
+    assert_eq!(field("stream"), r#""A-1""#);
+    assert_eq!(field("version"), "2");
+    let ids: Vec<String> = everything(&backend).await.iter().map(|e| format!(r#""{}""#, e.id)).collect();
+    assert_eq!(field("ids"), format!("[{}]", ids.join(",")));
+    assert_eq!(field("times"), "[1000000000000,1000000000000]");
+    assert_eq!(field("server"), "[null,null]");
+    assert_eq!((field("outbox"), field("expected")), ("1".into(), "0".into()), "pending: in the outbox index");
+    // The head and the stream's version are the indexes' last keys: no record of their own.
+    assert_eq!(raw(tx.object_store("meta").expect("meta").get(&"head".into())).await.expect("get"), JsValue::UNDEFINED);
     raw_db.close();
     assert_eq!(backend.pending_count().await, Ok(2));
+    assert_eq!(backend.head().await, Ok(2));
+    assert_eq!(backend.stream_version("A-1").await, Ok(2));
 }
 
 #[wasm_bindgen_test]
@@ -451,23 +468,73 @@ extern "C" {
 
 /// One fixture per schema version, each a database written by that version
 /// (tests/fixtures/make-schema-fixture.mjs). Add the new one here when SCHEMA_VERSION moves.
-const SCHEMA_FIXTURES: [(u32, &str); 2] = [
+const SCHEMA_FIXTURES: [(u32, &str); 3] = [
     (1, include_str!("fixtures/schema-v1.json")),
     (2, include_str!("fixtures/schema-v2.json")),
+    (3, include_str!("fixtures/schema-v3.json")),
 ];
 
 fn fixture_records(fixture: &JsValue, store: &str) -> Vec<JsValue> {
     let stores: Array = Reflect::get(fixture, &"stores".into()).expect("stores").unchecked_into();
-    let store = stores
+    let Some(store) = stores
         .iter()
         .find(|s| Reflect::get(s, &"name".into()).ok().and_then(|n| n.as_string()).as_deref() == Some(store))
-        .unwrap_or_else(|| panic!("fixture has no {store} store"));
+    else {
+        return Vec::new();
+    };
     let records: Array = Reflect::get(&store, &"records".into()).expect("records").unchecked_into();
     records.iter().collect()
 }
 
 fn field(record: &JsValue, name: &str) -> JsValue {
     Reflect::get(record, &name.into()).expect(name)
+}
+
+/// A fixture's events as per-event records (`{ position, id, stream, type, version, data,
+/// metadata, recordedAt, serverPosition }`) whatever its schema, and how many positions it
+/// holds in all (tombstones included). Schemas 1 and 2 keep one record per event; schema 3
+/// keeps runs in `log`, read here by their documented layout.
+fn fixture_events(fixture: &JsValue) -> (Vec<JsValue>, u64) {
+    let old = fixture_records(fixture, "events");
+    if !old.is_empty() {
+        let positions = old.len() as u64;
+        return (old.into_iter().filter(|r| !field(r, "removed").is_truthy()).collect(), positions);
+    }
+    let (mut events, mut positions) = (Vec::new(), 0);
+    for run in fixture_records(fixture, "log") {
+        if let Some(removed) = field(&run, "removed").as_f64() {
+            positions += removed as u64;
+            continue;
+        }
+        let column = |name: &str| Array::from(&field(&run, name));
+        let ids = column("ids");
+        let n = ids.length() as f64;
+        let (last, version) = (field(&run, "last").as_f64().expect("last"), field(&run, "version").as_f64().expect("version"));
+        for i in 0..ids.length() {
+            let event = js_sys::Object::new();
+            let put = |k: &str, v: JsValue| Reflect::set(&event, &k.into(), &v).expect("set");
+            put("position", JsValue::from(last - n + 1.0 + i as f64));
+            put("version", JsValue::from(version - n + 1.0 + i as f64));
+            put("id", ids.get(i));
+            put("stream", field(&run, "stream"));
+            put("type", column("types").get(i));
+            put("data", column("data").get(i));
+            put("metadata", column("metadata").get(i));
+            put("recordedAt", column("times").get(i));
+            put("serverPosition", column("server").get(i));
+            events.push(event.into());
+        }
+        positions += ids.length() as u64;
+    }
+    (events, positions)
+}
+
+/// The keys of a fixture's pending appends: schema 2's outbox store, schema 3's runs that
+/// carry `outbox`.
+fn fixture_outbox(fixture: &JsValue) -> Vec<f64> {
+    let entries = fixture_records(fixture, "outbox").into_iter().filter_map(|e| field(&e, "key").as_f64());
+    let runs = fixture_records(fixture, "log").into_iter().filter_map(|r| field(&r, "outbox").as_f64());
+    entries.chain(runs).collect()
 }
 
 #[wasm_bindgen_test]
@@ -484,9 +551,9 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
         restore(&format!("{}{name}", annals::idb::NAME_PREFIX), fixture.clone()).await.expect("restore fixture");
         let backend = IdbBackend::open(&name).await.expect("the current code opens it");
 
-        let all_records = fixture_records(&fixture, "events");
-        // Tombstones (schema 2: events moved into a conflict) are skipped by reads.
-        let records: Vec<JsValue> = all_records.iter().filter(|r| !field(r, "removed").is_truthy()).cloned().collect();
+        // Tombstones (since schema 2: events moved into a conflict) are skipped by reads.
+        let (records, positions) = fixture_events(&fixture);
+        assert!(!records.is_empty(), "schema {version}: the fixture holds events");
         let events = everything(&backend).await;
         assert_eq!(events.len(), records.len(), "schema {version}: every event");
         for (event, record) in events.iter().zip(&records) {
@@ -502,18 +569,20 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             assert_eq!(event.server_position.map(|p| p as f64), field(record, "serverPosition").as_f64(), "{at}");
         }
         let head = backend.head().await.expect("head");
-        assert_eq!(head, all_records.len() as u64, "schema {version}: head");
+        assert_eq!(head, positions, "schema {version}: head");
         if version >= 2 {
             // Its sync state: the outbox, the conflicts and the cursor, as written.
-            let outbox = fixture_records(&fixture, "outbox");
             let pending = backend.pending(0, 1000).await.expect("pending");
             let keys: Vec<f64> = pending.iter().map(|a| a.key as f64).collect();
-            assert_eq!(keys, outbox.iter().filter_map(|e| field(e, "key").as_f64()).collect::<Vec<_>>());
+            assert_eq!(keys, fixture_outbox(&fixture), "schema {version}: the outbox");
+            assert!(!keys.is_empty(), "schema {version}: the fixture has pending appends");
             let counted: u64 = pending.iter().map(|a| a.events.len() as u64).sum();
             assert_eq!(backend.pending_count().await, Ok(counted), "schema {version}: pending count");
+            let unconfirmed = events.iter().filter(|e| e.server_position.is_none()).count() as u64;
+            assert_eq!(counted, unconfirmed, "schema {version}: pending = unconfirmed");
             let conflicts = backend.conflicts().await.expect("conflicts");
             assert_eq!(conflicts.len(), fixture_records(&fixture, "conflicts").len());
-            assert!(conflicts.iter().all(|c| !c.events.is_empty()));
+            assert!(!conflicts.is_empty() && conflicts.iter().all(|c| !c.events.is_empty()));
             let cursor = fixture_records(&fixture, "meta")
                 .into_iter()
                 .find(|r| field(r, "key").as_string().as_deref() == Some("cursor"))
@@ -529,10 +598,17 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             assert!(pending.iter().all(|a| a.expected == ExpectedVersion::Any));
             assert!(pending.len() < head as usize, "multi-event appends stay whole: {}", pending.len());
         }
-        for stream in fixture_records(&fixture, "streams") {
-            let stream_name = field(&stream, "stream").as_string().expect("stream");
+        let mut streams: Vec<(String, f64)> = Vec::new();
+        for record in &records {
+            let (stream, v) = (field(record, "stream").as_string().expect("stream"), field(record, "version").as_f64().expect("version"));
+            match streams.iter_mut().find(|(s, _)| *s == stream) {
+                Some((_, top)) => *top = top.max(v),
+                None => streams.push((stream, v)),
+            }
+        }
+        for (stream_name, top) in streams {
             let version_now = backend.stream_version(&stream_name).await.expect("stream version");
-            assert_eq!(Some(version_now as f64), field(&stream, "version").as_f64(), "{stream_name}");
+            assert_eq!(version_now as f64, top, "{stream_name}");
         }
         for checkpoint in fixture_records(&fixture, "checkpoints") {
             let checkpoint_name = field(&checkpoint, "name").as_string().expect("name");
@@ -545,7 +621,8 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             assert_eq!(Some(saved.version as f64), field(&snapshot, "version").as_f64());
             assert_eq!(Ok(saved.state), annals::js::value_from_js(&field(&snapshot, "state"), "state"));
         }
-        // And it goes on: the next append lands right after the fixture's last event.
+        // And it goes on: the next append lands right after the fixture's last position, and
+        // a retry of a stored event (same id, same content) is recognised, not appended again.
         let stream_name = events[0].stream.clone();
         let stream_version = backend.stream_version(&stream_name).await.expect("version");
         let appended = backend
@@ -556,6 +633,18 @@ async fn idb_every_schema_fixture_opens_with_the_current_code_and_holds_every_ev
             appended,
             vec![Ok(AppendResult { next_expected_version: stream_version + 1, position: head + 1 })]
         );
+        let first = &events[0];
+        let retry = EventInput::new(first.event_type.clone(), first.data.clone())
+            .with_id(first.id.to_string())
+            .with_metadata(first.metadata.clone());
+        let retried = AppendRequest::new(&first.stream, vec![retry], ExpectedVersion::Any, 1 << 20, 1.0e12, Uuid::now_v7)
+            .expect("valid request");
+        let outcome = backend.append(&[retried]).await.expect("append");
+        assert!(
+            matches!(&outcome[..], [Ok(_)] | [Err(Error::DuplicateEventId { .. })]),
+            "schema {version}: a stored id is found by the id index: {outcome:?}"
+        );
+        assert_eq!(backend.head().await, Ok(head + 1), "schema {version}: nothing appended twice");
     }
 }
 

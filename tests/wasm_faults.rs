@@ -21,10 +21,10 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const STREAMS: [&str; 2] = ["Order-1", "Cart-1"];
 
-/// The IndexedDB requests of a 3-event append to one stream: the head, the stream's record,
-/// each id in the `id` index, each event added, the stream's record, its outbox entry and the
-/// head written.
-const REQUESTS: u32 = 1 + 1 + 3 + 3 + 1 + 1 + 1;
+/// The IndexedDB requests of a 3-event append to one stream (schema 3): the head (the log's
+/// last key), the stream's version (its index's last key), each id in the `id` index, and the
+/// one `log` record written.
+const REQUESTS: u32 = 1 + 1 + 3 + 1;
 
 
 /// Everything a reader of the store sees.
