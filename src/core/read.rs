@@ -1,6 +1,6 @@
 //! Paged reads: of one stream by version, and of the global order by position.
 
-use alloc::{rc::Rc, string::String, vec::Vec};
+use alloc::{collections::VecDeque, rc::Rc, string::String, vec::Vec};
 
 use super::backend::{Backend, Direction, PositionRange};
 use super::error::Error;
@@ -48,10 +48,12 @@ pub(crate) fn validate_filter(filter: &Filter) -> Result<(), Error> {
     Ok(())
 }
 
-/// A read of one stream, a page at a time. Holds at most one page.
+/// A read of one stream, a page at a time. Holds at most one page, and what a backend handed
+/// over beyond it (the rest of a stored record), which the next pages take first.
 #[derive(Debug)]
-pub struct StreamReader<B> {
+pub struct StreamReader<B: Backend> {
     store: Rc<Store<B>>,
+    surplus: VecDeque<RecordedEvent<B::Payload>>,
     stream: String,
     /// The next version to read.
     next: u64,
@@ -76,6 +78,7 @@ impl<B: Backend> StreamReader<B> {
         let remaining = options.limit.unwrap_or(u64::MAX);
         Ok(StreamReader {
             store,
+            surplus: VecDeque::new(),
             stream: stream.into(),
             next,
             direction: options.direction,
@@ -84,8 +87,11 @@ impl<B: Backend> StreamReader<B> {
         })
     }
 
-    /// The next page, in order; empty once the read is over.
+    /// The next page (at most [`PAGE_SIZE`] events), in order; empty once the read is over.
     pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
+        if !self.surplus.is_empty() {
+            return Ok(take_page(&mut self.surplus));
+        }
         if self.done {
             return Ok(Vec::new());
         }
@@ -96,7 +102,8 @@ impl<B: Backend> StreamReader<B> {
             .backend
             .read_stream(&self.stream, self.next, self.direction, want)
             .await?;
-        // A backend may hand over more than asked (whole records): what is past the cap goes.
+        // A backend may hand over more than asked (whole records): what is past the cap goes,
+        // what is past the page waits in `surplus`.
         page.truncate(usize::try_from(self.remaining).unwrap_or(usize::MAX));
         self.remaining -= page.len() as u64;
         match (page.last(), self.direction) {
@@ -105,14 +112,22 @@ impl<B: Backend> StreamReader<B> {
             (None, _) => {}
         }
         self.done = page.len() < want || self.remaining == 0 || self.next == 0;
+        self.surplus.extend(page.drain(PAGE_SIZE.min(page.len())..));
         Ok(page)
     }
 }
 
+/// The first [`PAGE_SIZE`] events of `surplus`.
+fn take_page<P>(surplus: &mut VecDeque<RecordedEvent<P>>) -> Vec<RecordedEvent<P>> {
+    let n = PAGE_SIZE.min(surplus.len());
+    surplus.drain(..n).collect()
+}
+
 /// A read of the global order, a page at a time. Holds at most one page.
 #[derive(Debug)]
-pub struct AllReader<B> {
+pub struct AllReader<B: Backend> {
     store: Rc<Store<B>>,
+    surplus: VecDeque<RecordedEvent<B::Payload>>,
     range: PositionRange,
     direction: Direction,
     remaining: u64,
@@ -128,6 +143,7 @@ impl<B: Backend> AllReader<B> {
         let remaining = options.limit.unwrap_or(u64::MAX);
         Ok(AllReader {
             store,
+            surplus: VecDeque::new(),
             range: PositionRange::after(options.after),
             direction: options.direction,
             remaining,
@@ -136,8 +152,12 @@ impl<B: Backend> AllReader<B> {
         })
     }
 
-    /// The next page of matching events, in order; empty once the read is over.
+    /// The next page of matching events (at most [`PAGE_SIZE`]), in order; empty once the
+    /// read is over.
     pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
+        if !self.surplus.is_empty() {
+            return Ok(take_page(&mut self.surplus));
+        }
         while !self.done {
             self.store.ensure_open()?;
             let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
@@ -146,21 +166,22 @@ impl<B: Backend> AllReader<B> {
                 .backend
                 .read_all(self.range, self.direction, want, &self.filter)
                 .await?;
-            if page.events.len() as u64 > self.remaining {
-                // More matched than the cap (a backend examined whole records): the read ends
-                // at the cap.
-                page.events.truncate(self.remaining as usize);
-                page.exhausted = true;
-            }
             match (page.last_examined, self.direction) {
                 (Some(p), Direction::Forward) => self.range.after = p,
                 (Some(p), Direction::Backward) => self.range.before = p,
                 (None, _) => {}
             }
+            if page.events.len() as u64 >= self.remaining {
+                // The cap is reached (a backend may examine whole records): the read ends.
+                page.events.truncate(self.remaining as usize);
+                page.exhausted = true;
+            }
             self.remaining -= page.events.len() as u64;
             self.done = page.exhausted || page.last_examined.is_none() || self.remaining == 0;
             if !page.events.is_empty() {
-                return Ok(page.events);
+                let mut events = page.events;
+                self.surplus.extend(events.drain(PAGE_SIZE.min(events.len())..));
+                return Ok(events);
             }
         }
         Ok(Vec::new())

@@ -330,12 +330,12 @@ async fn records(reads: [Pending; 2]) -> Result<Vec<LogRecord>, StorageError> {
 }
 
 /// Requests for the records of `source` whose keys lie in `low..=high`, and for the first
-/// record after `high`: together the records holding every position (or version) from `low`
+/// record in `beyond` (the keys after `high`, within the same stream): together the records holding every position (or version) from `low`
 /// to `high` when the log reaches that far (a record's key is its last one).
-fn covering<S: GetAll>(source: &S, low: JsValue, high: JsValue, beyond: JsValue) -> Result<[Pending; 2], StorageError> {
+fn covering<S: GetAll>(source: &S, low: JsValue, high: JsValue, beyond: IdbKeyRange) -> Result<[Pending; 2], StorageError> {
     Ok([
         Pending::new(source.get_all_in(&bound(&low, &high)?, None), "read log")?,
-        Pending::new(source.get_all_in(&IdbKeyRange::lower_bound(&beyond).map_err(|e| from_js(&e, "key range"))?, Some(1)), "read log")?,
+        Pending::new(source.get_all_in(&beyond, Some(1)), "read log")?,
     ])
 }
 
@@ -472,7 +472,8 @@ impl Backend for IdbBackend {
             }
         };
         let key = |v: u64| stream_key(stream, version_key(v));
-        let found = records(covering(&by_stream, key(low), key(high), key(high.saturating_add(1)))?).await?;
+        let beyond = bound(&key(high.saturating_add(1)), &stream_key(stream, f64::INFINITY))?;
+        let found = records(covering(&by_stream, key(low), key(high), beyond)?).await?;
         let mut events = Vec::new();
         for record in found {
             let LogRecord::Run(run) = record else {
@@ -521,7 +522,8 @@ impl Backend for IdbBackend {
             Direction::Backward => (first.max(last.saturating_sub(span)), last),
         };
         let key = |p: u64| JsValue::from_f64(version_key(p));
-        let found = records(covering(&log, key(low), key(high), key(high.saturating_add(1)))?).await?;
+        let beyond = IdbKeyRange::lower_bound(&key(high.saturating_add(1))).map_err(|e| from_js(&e, "key range"))?;
+        let found = records(covering(&log, key(low), key(high), beyond)?).await?;
         // Positions are 1..n with no gap: the records read start at or before `low` and follow
         // each other.
         if found.first().is_some_and(|r| r.first() > low) || found.windows(2).any(|w| w[1].first() != w[0].last() + 1) {

@@ -39,12 +39,12 @@ export function runFields(record, numbers) {
   const n = Array.isArray(ids) ? ids.length : -1;
   numbers[0] = typeof last === 'number' ? last : NaN;
   numbers[1] = typeof version === 'number' ? version : NaN;
-  if (typeof stream !== 'string' || n < 1 || numbers.length < 2 + 2 * n) return undefined;
+  if (typeof stream !== 'string' || stream.includes('\0') || n < 1 || numbers.length < 2 + 2 * n) return undefined;
   for (const a of [types, times, server, data, metadata]) if (!Array.isArray(a) || a.length !== n) return undefined;
   let text = stream;
   for (let i = 0; i < n; i++) {
     const id = ids[i], type = types[i], time = times[i], at = server[i];
-    if (typeof id !== 'string' || typeof type !== 'string') return undefined;
+    if (typeof id !== 'string' || typeof type !== 'string' || id.includes('\0') || type.includes('\0')) return undefined;
     text += '\0' + id + '\0' + type;
     numbers[2 + i] = typeof time === 'number' ? time : NaN;
     numbers[2 + n + i] = at == null ? -1 : typeof at === 'number' ? at : NaN;
@@ -96,7 +96,8 @@ extern "C" {
     #[wasm_bindgen(js_name = storedEvent)]
     pub(crate) fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// The fields of a `log` record (schema 3) in one crossing: its stream and each event's id
-    /// and type joined by NUL, when every field has its stored type; `numbers` gets `last`,
+    /// and type joined by NUL, when every field has its stored type and no text holds NUL (so
+    /// the split is exact); `numbers` gets `last`,
     /// `version`, then each event's `recordedAt`, then each event's server position (-1 for
     /// null). `numbers` must hold `2 + 2n` for the record's `n` events ([`run_length`]).
     #[wasm_bindgen(js_name = runFields)]
