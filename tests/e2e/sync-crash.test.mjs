@@ -12,7 +12,7 @@
 //     1..cursor (same ids, streams, versions), no gap, and the cursor stored is that;
 //   - in each stream the confirmed events come first, at the server's versions, then the
 //     pending ones; local positions 1..n, no gap; event ids distinct; no conflict;
-//   - the pending count (head record) and the outbox both equal the events without
+//   - the pending count (head − cursor − removed) and the outbox both equal the events without
 //     serverPosition;
 //   - every acknowledged append is there (nothing acknowledged locally lost);
 //   - `store.recovery` is set exactly when Chromium deleted the database (docs/sync.md, "A

@@ -16,23 +16,27 @@ const done = (request) =>
   });
 
 /**
- * What the database holds beside the events, read with IndexedDB itself (white box): the sync
- * cursor, the head record's pending count, the outbox's entries and the conflicts.
+ * What the database holds beside the events, read with IndexedDB itself (white box, schema 3 of
+ * docs/design.md): the sync cursor, the pending count as the layout defines it (head − cursor −
+ * removed, the head being the log's last key), the outbox (runs in the `outbox` index) and the
+ * conflicts.
  */
 async function stored() {
   const db = await done(indexedDB.open(`annals:${NAME}`));
   try {
-    const tx = db.transaction(['meta', 'outbox', 'conflicts'], 'readonly');
-    const [cursor, head, outbox, conflicts] = await Promise.all([
+    const tx = db.transaction(['meta', 'log', 'conflicts'], 'readonly');
+    const log = tx.objectStore('log');
+    const [cursor, last, outbox, conflicts] = await Promise.all([
       done(tx.objectStore('meta').get('cursor')),
-      done(tx.objectStore('meta').get('head')),
-      done(tx.objectStore('outbox').getAll()),
+      done(log.openKeyCursor(null, 'prev')),
+      done(log.index('outbox').getAll()),
       done(tx.objectStore('conflicts').count()),
     ]);
+    const head = last?.key ?? 0;
     return {
       cursor: cursor?.position ?? 0,
-      pending: head?.pending ?? 0,
-      outboxEvents: outbox.reduce((n, e) => n + e.count, 0),
+      pending: head - (cursor?.position ?? 0) - (cursor?.removed ?? 0),
+      outboxEvents: outbox.reduce((n, run) => n + run.ids.length, 0),
       conflicts,
     };
   } finally {
