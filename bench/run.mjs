@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// The benchmark harness (issue 4). Runs the Node part (annals memory vs Emmett), then the
-// browser matrix (annals, raw IndexedDB, Dexie, index-free bulk put) in headless Chromium on
-// its default IndexedDB backing store and again with IdbSqliteBackingStore; prints the table
-// and writes BENCHMARKS.md.
+// The benchmark harness (issues 4 and 11). Runs the Node part (annals memory vs Emmett), then
+// the browser matrix (annals, raw IndexedDB, raw IndexedDB in annals' layout, Dexie, index-free
+// bulk put) in headless Chromium on its default IndexedDB backing store and again with
+// IdbSqliteBackingStore; prints the table and writes BENCHMARKS.md.
 //
 //   node bench/run.mjs [--quick] [--reps N] [--out FILE] [--only a,b,...] [--no-sqlite] [--no-node]
+//                      [--contestants annals,raw,rawLayout,dexie,floor]
+// --contestants runs only those browser contestants (live delivery runs with annals only).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -53,7 +55,9 @@ const SMALL = {
   live: { n: 100, streams: 100 }, e: { rounds: 4, conc: 64, streams: 8 }, f: { writers: 8, each: 10 }, node: { n: 2000 },
 };
 const P = QUICK ? SMALL : FULL;
-const BROWSER_CONTESTANTS = ['annals', 'raw', 'dexie', 'floor'];
+const ALL_CONTESTANTS = ['annals', 'raw', 'rawLayout', 'dexie', 'floor'];
+const BROWSER_CONTESTANTS = opt('--contestants', ALL_CONTESTANTS.join(',')).split(',');
+for (const c of BROWSER_CONTESTANTS) if (!ALL_CONTESTANTS.includes(c)) throw new Error(`--contestants: no contestant ${c} (${ALL_CONTESTANTS.join(', ')})`);
 const t0 = Date.now();
 const log = (s) => process.stderr.write(`[${((Date.now() - t0) / 1000).toFixed(0).padStart(4)} s] ${s}\n`);
 
@@ -145,7 +149,7 @@ async function browserMatrix(server, label, extraArgs) {
         }
         log(`${label} (${key}) done`);
       }
-      if (w === 'd') {
+      if (w === 'd' && BROWSER_CONTESTANTS.includes('annals')) {
         // live delivery on annals' filled database: same tab, then a second tab
         const liveP = P.live;
         for (let k = 0; k < WARMUP + REPS; k++) {
@@ -198,6 +202,7 @@ async function main() {
     warmup: WARMUP,
     params: P,
     scaled: QUICK ? [] : SCALED,
+    contestants: BROWSER_CONTESTANTS.join() === ALL_CONTESTANTS.join() ? undefined : BROWSER_CONTESTANTS,
     chromium: chromiumVersion(),
     commit: (() => { try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return null; } })(),
   };

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Benchmarks (issue 4): installs what is missing, builds the package, then runs the harness:
-# Node (annals memory vs Emmett) and headless Chromium (annals vs raw IndexedDB, Dexie and an
-# index-free bulk put) on the default IndexedDB backing store and on IdbSqliteBackingStore.
+# Benchmarks (issues 4 and 11): installs what is missing, builds the package, then runs the
+# harness: Node (annals memory vs Emmett) and headless Chromium (annals vs raw IndexedDB, raw
+# IndexedDB in annals' layout, Dexie and an index-free bulk put) on the default IndexedDB
+# backing store and on IdbSqliteBackingStore.
 # Then the sync benchmarks (bench/sync.mjs). Prints the tables and writes BENCHMARKS.md.
 # Arguments go to both:
 #   bash scripts/bench.sh --quick     # a short smoke run (scaled down; BENCHMARKS.md untouched)

@@ -109,6 +109,8 @@ const WORKLOADS = {
         const sub = c.subscribe(0);
         for await (const e of sub) { n++; if (e.position >= total) break; }
       } else {
+        // readAllPage returns at least PAGE events unless the log ends there (rawLayout returns
+        // whole records, so possibly more): a short page is the end.
         for (let after = 0; ; ) {
           const page = await c.readAllPage(after);
           n += page.length;
