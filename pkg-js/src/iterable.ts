@@ -28,10 +28,21 @@ export class PagedIterable<E> implements EventIterable<E> {
     return new PageIterator<E>(this.#open, this.#upcast);
   }
 
+  /** Page by page, without an iterator step (and its promises) per event. */
   async toArray(): Promise<E[]> {
     const all: E[] = [];
-    for await (const e of this) all.push(e);
-    return all;
+    let reader: RawReader | undefined;
+    for (;;) {
+      let page: E[];
+      try {
+        reader ??= this.#open();
+        page = (await reader.nextPage()) as E[];
+      } catch (e) {
+        throw fromRaw(e);
+      }
+      if (page.length === 0) return all;
+      for (const e of page) all.push(this.#upcast(e));
+    }
   }
 }
 

@@ -22,7 +22,7 @@ test('a newer schema opened in another tab: this tab closes its connection and r
   assert.ok((await a.page.evaluate(() => window.up.append())).ok, 'the store works before');
 
   // The other tab's upgrade goes ahead: the open tab does not hold it up.
-  assert.deepEqual(await b.page.evaluate(() => window.up.rawOpenNewer('up-1', 3, 5_000)), { opened: 3 });
+  assert.deepEqual(await b.page.evaluate(() => window.up.rawOpenNewer('up-1', 4, 5_000)), { opened: 4 });
 
   const closed = { name: 'StoreClosedError', reason: 'versionchange', errorCode: 410 };
   const { error } = await a.page.evaluate(() => window.up.append());
@@ -57,6 +57,6 @@ test('an old tab that keeps the database open: opening at the new schema fails a
   assert.equal(await fresh.page.evaluate(() => window.up.rawVersion('up-2')), 1);
   const opened = await fresh.page.evaluate(() => window.up.tryOpen('up-2'));
   assert.deepEqual({ storage: opened.storage, events: opened.events, error: opened.error }, { storage: 'indexeddb', events: held.events, error: undefined });
-  assert.equal(await fresh.page.evaluate(() => window.up.rawVersion('up-2')), 2);
+  assert.equal(await fresh.page.evaluate(() => window.up.rawVersion('up-2')), 3);
   assert.deepEqual([...old.problems, ...fresh.problems], []);
 });
