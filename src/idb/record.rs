@@ -10,7 +10,7 @@ use crate::core::sync::{Conflict, ConflictReason, OutboxEntry};
 use crate::core::{
     corrupt, safe_integer, ExpectedVersion, Payload, RecordedEvent, Snapshot, StorageError, StoredEvent, Value,
 };
-use crate::js::{get, run_fields, run_length, set, stored_event_fields, value_to_js};
+use crate::js::{get, run_fields, run_length, run_payloads, set, stored_event_fields, value_to_js};
 
 /// Event data as a JavaScript value to store: a [`Value`] converted, a stored value as it is.
 pub(crate) trait ToJs {
@@ -205,7 +205,10 @@ pub(crate) fn decode_log(record: &JsValue) -> Result<LogRecord, StorageError> {
     if last < n as u64 || version < n as u64 {
         return Err(corrupt("log entry", "holds more events than positions or versions before it"));
     }
-    let (data, metadata) = (Array::from(&get(record, "data")), Array::from(&get(record, "metadata")));
+    let mut payloads = run_payloads(record).into_iter();
+    if payloads.len() != 2 * n {
+        return Err(corrupt("log entry", "is not a run of events"));
+    }
     let mut texts = text.split('\0');
     let stream = texts.next().map(String::from);
     let mut events = alloc::vec::Vec::with_capacity(n);
@@ -219,8 +222,8 @@ pub(crate) fn decode_log(record: &JsValue) -> Result<LogRecord, StorageError> {
             position: Some((last + 1 - n as u64 + i as u64) as f64),
             recorded_at: Some(numbers[2 + i]),
             server_position: (at != -1.0).then_some(at),
-            data: Some(data.get(i as u32)),
-            metadata: Some(metadata.get(i as u32)),
+            data: payloads.next(),
+            metadata: payloads.next(),
         })?);
     }
     let outbox = get(record, "outbox");

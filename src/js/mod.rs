@@ -51,6 +51,25 @@ export function runFields(record, numbers) {
   }
   return text;
 }
+export function runPayloads(record) {
+  const { data, metadata } = record;
+  const n = Array.isArray(data) && Array.isArray(metadata) ? Math.min(data.length, metadata.length) : 0;
+  const out = new Array(2 * n);
+  for (let i = 0; i < n; i++) { out[2 * i] = data[i]; out[2 * i + 1] = metadata[i]; }
+  return out;
+}
+export function eventsFromParts(text, numbers, payloads) {
+  const n = payloads.length >> 1;
+  const parts = n > 0 ? text.split('\0') : [];
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = 4 * i, at = numbers[k + 3];
+    out[i] = { id: parts[3 * i], stream: parts[3 * i + 1], type: parts[3 * i + 2], version: numbers[k],
+      position: numbers[k + 1], data: payloads[2 * i], metadata: payloads[2 * i + 1],
+      recordedAt: new Date(numbers[k + 2]), serverPosition: at < 0 ? null : at };
+  }
+  return out;
+}
 export function runLength(record) {
   const ids = record?.ids;
   return Array.isArray(ids) ? ids.length : typeof record?.removed === 'number' ? -record.removed : 0;
@@ -102,6 +121,16 @@ extern "C" {
     /// null). `numbers` must hold `2 + 2n` for the record's `n` events ([`run_length`]).
     #[wasm_bindgen(js_name = runFields)]
     pub(crate) fn run_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
+    /// A `log` record's data and metadata, interleaved (`[data0, metadata0, data1, …]`), in one
+    /// crossing; shorter when the columns are not arrays of one length ([`run_fields`] refuses
+    /// such a record).
+    #[wasm_bindgen(js_name = runPayloads)]
+    pub(crate) fn run_payloads(record: &JsValue) -> Vec<JsValue>;
+    /// The `RawEvent`s of a page in one crossing: `text` holds each event's id, stream and type
+    /// joined by NUL (no name holds NUL), `numbers` its version, position, recordedAt and server
+    /// position (-1: null), `payloads` its data and metadata interleaved.
+    #[wasm_bindgen(js_name = eventsFromParts)]
+    fn events_from_parts(text: &str, numbers: &[f64], payloads: Vec<JsValue>) -> JsValue;
     /// How many events a `log` record holds; minus the count of a tombstone record; 0 for
     /// anything else.
     #[wasm_bindgen(js_name = runLength)]

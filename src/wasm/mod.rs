@@ -356,7 +356,7 @@ impl WasmReader {
             Reader::All(r) => r.next_page().await,
         };
         *slot.borrow_mut() = Some(reader);
-        page.map(|events| js::events_to_js(&events))
+        page.map(js::events_into_js)
             .map_err(js_err)
     }
 }
