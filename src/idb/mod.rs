@@ -19,6 +19,7 @@ mod sync;
 use alloc::{rc::Rc, string::String, vec::Vec};
 use ::core::cell::RefCell;
 
+use crate::js::JsPayload;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{
     BroadcastChannel, IdbCursor, IdbCursorDirection, IdbDatabase, IdbIndex, IdbKeyRange, IdbObjectStore, IdbTransaction,
@@ -317,13 +318,14 @@ pub(crate) fn decode_run(record: &JsValue) -> Result<Run, StorageError> {
     }
 }
 
-/// The records of two `getAll` requests in order (a range, then the one record beyond it).
+/// The records of two `getAll` requests in order (a range, then the one record beyond it),
+/// their events built for the caller ([`record::decode_log_built`]).
 async fn records(reads: [Pending; 2]) -> Result<Vec<LogRecord>, StorageError> {
     let mut out = Vec::new();
     for read in reads {
         let array: js_sys::Array = read.result().await?.dyn_into().map_err(|v| from_js(&v, "read log: not an array"))?;
         for record in array.iter() {
-            out.push(decode_log(&record)?);
+            out.push(record::decode_log_built(&record)?);
         }
     }
     Ok(out)
@@ -390,7 +392,7 @@ fn bound(lower: &JsValue, upper: &JsValue) -> Result<IdbKeyRange, StorageError> 
 }
 
 impl Backend for IdbBackend {
-    type Payload = JsValue;
+    type Payload = JsPayload;
 
     async fn head(&self) -> Result<u64, StorageError> {
         let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
@@ -453,7 +455,7 @@ impl Backend for IdbBackend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsPayload>>, StorageError> {
         if limit == 0 {
             return Ok(Vec::new());
         }
@@ -500,7 +502,7 @@ impl Backend for IdbBackend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page<JsValue>, StorageError> {
+    ) -> Result<Page<JsPayload>, StorageError> {
         let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
         let log = object_store(&tx, LOG)?;
         let first = range.after.saturating_add(1);
@@ -534,7 +536,7 @@ impl Backend for IdbBackend {
             return Ok(page);
         };
         let (start, end) = (start.max(first), end.min(last));
-        let mut examined: Vec<RecordedEvent<JsValue>> = Vec::new();
+        let mut examined: Vec<RecordedEvent<JsPayload>> = Vec::new();
         for record in found {
             if let LogRecord::Run(run) = record {
                 examined.extend(run.events.into_iter().filter(|e| (start..=end).contains(&e.position)));

@@ -1,16 +1,17 @@
 //! The stored form of events and the other records, and back. A record that does not decode
 //! is reported as a [`StorageError`], never trusted and never a panic.
 
-use alloc::string::String;
+use alloc::{rc::Rc, string::String};
 
 use js_sys::{Array, Object};
+use crate::js::JsPayload;
 use wasm_bindgen::JsValue;
 
 use crate::core::sync::{Conflict, ConflictReason, OutboxEntry};
 use crate::core::{
     corrupt, safe_integer, ExpectedVersion, Payload, RecordedEvent, Snapshot, StorageError, StoredEvent, Value,
 };
-use crate::js::{get, run_fields, run_length, run_payloads, set, stored_event_fields, value_to_js};
+use crate::js::{get, run_events, run_fields, run_length, run_payloads, set, stored_event_fields, value_to_js};
 
 /// Event data as a JavaScript value to store: a [`Value`] converted, a stored value as it is.
 pub(crate) trait ToJs {
@@ -27,6 +28,12 @@ impl ToJs for Value {
 impl ToJs for JsValue {
     fn to_js(&self) -> JsValue {
         self.clone()
+    }
+}
+
+impl ToJs for JsPayload {
+    fn to_js(&self) -> JsValue {
+        self.value()
     }
 }
 
@@ -63,8 +70,8 @@ pub(crate) fn is_tombstone(record: &JsValue) -> bool {
 
 /// The event a stored record holds, its data and metadata as the stored JavaScript values;
 /// checked by [`RecordedEvent::from_stored`].
-pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsValue>, StorageError> {
-    let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined());
+pub(crate) fn decode_event(record: &JsValue) -> Result<RecordedEvent<JsPayload>, StorageError> {
+    let payload = |field| Some(get(record, field)).filter(|v| !v.is_undefined()).map(JsPayload::Value);
     let mut numbers = [f64::NAN; 4];
     let texts = if record.is_object() { stored_event_fields(record, &mut numbers) } else { None };
     let (id, stream, event_type) = match texts {
@@ -123,7 +130,7 @@ impl LogRecord {
 #[derive(Debug)]
 pub(crate) struct Run {
     /// At least one; one stream, consecutive positions and versions.
-    pub(crate) events: Vec<RecordedEvent<JsValue>>,
+    pub(crate) events: Vec<RecordedEvent<JsPayload>>,
     /// While the run is a pending append (its key is its first position): what it expected.
     pub(crate) pending: Option<ExpectedVersion>,
 }
@@ -184,8 +191,20 @@ pub(crate) fn encode_removed(last: u64, count: u64) -> JsValue {
 }
 
 /// The run or tombstone a `log` record holds, every event checked by
-/// [`RecordedEvent::from_stored`]; anything else is a `DataError`.
+/// [`RecordedEvent::from_stored`]; anything else is a `DataError`. Its events' data and
+/// metadata are the stored values.
 pub(crate) fn decode_log(record: &JsValue) -> Result<LogRecord, StorageError> {
+    decode_log_as(record, false)
+}
+
+/// [`decode_log`] for a read: each event's `RawEvent` is built from the record in one call per
+/// run (`runEvents`), and its data and metadata are that object's ([`JsPayload::Built`]), so
+/// the event is handed to the caller as built.
+pub(crate) fn decode_log_built(record: &JsValue) -> Result<LogRecord, StorageError> {
+    decode_log_as(record, true)
+}
+
+fn decode_log_as(record: &JsValue, built: bool) -> Result<LogRecord, StorageError> {
     let length = run_length(record);
     if length < 0.0 {
         let count = count(record, "removed")?;
@@ -205,7 +224,19 @@ pub(crate) fn decode_log(record: &JsValue) -> Result<LogRecord, StorageError> {
     if last < n as u64 || version < n as u64 {
         return Err(corrupt("log entry", "holds more events than positions or versions before it"));
     }
-    let mut payloads = run_payloads(record).into_iter();
+    // The checked fields are all `runEvents` reads: it builds from a record `runFields` passed.
+    let mut payloads = if built {
+        let events = Rc::new(run_events(record));
+        (0..n as u32)
+            .flat_map(|index| {
+                let events = events.clone();
+                [false, true].map(move |metadata| JsPayload::Built { events: events.clone(), index, metadata })
+            })
+            .collect::<alloc::vec::Vec<_>>()
+    } else {
+        run_payloads(record).into_iter().map(JsPayload::Value).collect()
+    }
+    .into_iter();
     if payloads.len() != 2 * n {
         return Err(corrupt("log entry", "is not a run of events"));
     }
@@ -345,7 +376,7 @@ pub(crate) fn decode_outbox(record: &JsValue) -> Result<OutboxEntry, StorageErro
 
 /// A conflict record: `{ key, stream, expected, actual, reason, events }`, its events as they
 /// were stored.
-pub(crate) fn encode_conflict(conflict: &Conflict<JsValue>) -> JsValue {
+pub(crate) fn encode_conflict(conflict: &Conflict<JsPayload>) -> JsValue {
     let record = Object::new();
     set(&record, "key", &number(conflict.key));
     set(&record, "stream", &JsValue::from_str(&conflict.stream));
@@ -358,7 +389,7 @@ pub(crate) fn encode_conflict(conflict: &Conflict<JsValue>) -> JsValue {
 }
 
 /// The conflict a record holds.
-pub(crate) fn decode_conflict(record: &JsValue) -> Result<Conflict<JsValue>, StorageError> {
+pub(crate) fn decode_conflict(record: &JsValue) -> Result<Conflict<JsPayload>, StorageError> {
     let actual = get(record, "actual");
     let events = get(record, "events");
     if !Array::is_array(&events) {

@@ -4,6 +4,7 @@ use alloc::{collections::BTreeMap, format, rc::Rc, string::String, vec::Vec};
 use ::core::cell::RefCell;
 
 use js_sys::{Array, Promise};
+use crate::js::JsPayload;
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen::{closure::Closure, JsCast, JsValue};
 use web_sys::{
@@ -191,7 +192,7 @@ struct Migration {
     cursor: IdbRequest,
     /// The pending append being read: its key, last position and expectation.
     append: Option<(u64, u64, ExpectedVersion)>,
-    run: Vec<RecordedEvent<JsValue>>,
+    run: Vec<RecordedEvent<JsPayload>>,
     run_pending: Option<(u64, ExpectedVersion)>,
     /// The tombstones being read: first and last position.
     removed_run: Option<(u64, u64)>,
@@ -283,7 +284,7 @@ impl Migration {
     }
 
     /// The pending append `event` belongs to (its key and expectation), if any.
-    fn pending_append(&mut self, event: &RecordedEvent<JsValue>) -> Option<(u64, ExpectedVersion)> {
+    fn pending_append(&mut self, event: &RecordedEvent<JsPayload>) -> Option<(u64, ExpectedVersion)> {
         if event.server_position.is_some() {
             return None;
         }

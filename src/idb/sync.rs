@@ -6,6 +6,7 @@
 use alloc::{collections::BTreeMap, string::String, vec::Vec};
 
 use js_sys::Array;
+use crate::js::JsPayload;
 use wasm_bindgen::{JsCast, JsValue};
 use web_sys::{IdbKeyRange, IdbTransaction, IdbTransactionMode};
 
@@ -135,7 +136,7 @@ impl SyncBackend for IdbBackend {
         head.checked_sub(mark.cursor + mark.removed).ok_or_else(|| corrupt("cursor", "counts more events than the log holds"))
     }
 
-    async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsValue>>, StorageError> {
+    async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsPayload>>, StorageError> {
         let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
         let outbox = index(&object_store(&tx, LOG)?, BY_OUTBOX)?;
         let range = IdbKeyRange::lower_bound_with_open(&number(after), true).map_err(|e| from_js(&e, "key range"))?;
@@ -151,7 +152,7 @@ impl SyncBackend for IdbBackend {
             .collect()
     }
 
-    async fn apply_pull(&self, page: Vec<RecordedEvent<JsValue>>) -> Result<Option<u64>, Error> {
+    async fn apply_pull(&self, page: Vec<RecordedEvent<JsPayload>>) -> Result<Option<u64>, Error> {
         let applied = self
             .in_transaction(&[LOG, STREAMS, META, SNAPSHOTS], |tx| async move {
                 let (log, streams, meta) = (object_store(&tx, LOG)?, object_store(&tx, STREAMS)?, object_store(&tx, META)?);
@@ -282,7 +283,7 @@ impl SyncBackend for IdbBackend {
         })
     }
 
-    async fn conflicts(&self) -> Result<Vec<Conflict<JsValue>>, StorageError> {
+    async fn conflicts(&self) -> Result<Vec<Conflict<JsPayload>>, StorageError> {
         let tx = self.transaction(&[CONFLICTS], IdbTransactionMode::Readonly)?;
         let records = Pending::new(object_store(&tx, CONFLICTS)?.get_all(), "read conflicts")?.result().await?;
         array(records, "read conflicts")?.iter().map(|r| decode_conflict(&r)).collect()

@@ -7,10 +7,12 @@
 
 mod input;
 mod output;
+mod payload;
 mod value;
 
 pub use input::*;
 pub use output::*;
+pub use payload::*;
 pub use value::*;
 
 use alloc::{string::String, vec::Vec};
@@ -56,6 +58,24 @@ export function runPayloads(record) {
   const n = Array.isArray(data) && Array.isArray(metadata) ? Math.min(data.length, metadata.length) : 0;
   const out = new Array(2 * n);
   for (let i = 0; i < n; i++) { out[2 * i] = data[i]; out[2 * i + 1] = metadata[i]; }
+  return out;
+}
+export function runEvents(record) {
+  const { last, version, stream, ids, types, data, metadata, times, server } = record;
+  const n = ids.length, first = last - n + 1, base = version - n + 1, out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    out[i] = { id: ids[i], stream, type: types[i], version: base + i, position: first + i, data: data[i],
+      metadata: metadata[i], recordedAt: new Date(times[i]), serverPosition: server[i] ?? null };
+  }
+  return out;
+}
+export function joinSlices(arrays, bounds) {
+  const out = [];
+  for (let k = 0; k < arrays.length; k++) {
+    const a = arrays[k], start = bounds[3 * k], end = bounds[3 * k + 1];
+    if (bounds[3 * k + 2]) for (let i = end - 1; i >= start; i--) out.push(a[i]);
+    else for (let i = start; i < end; i++) out.push(a[i]);
+  }
   return out;
 }
 export function eventsFromParts(text, numbers, payloads) {
@@ -126,6 +146,13 @@ extern "C" {
     /// such a record).
     #[wasm_bindgen(js_name = runPayloads)]
     pub(crate) fn run_payloads(record: &JsValue) -> Vec<JsValue>;
+    /// The `RawEvent`s of a `log` record [`run_fields`] passed, in order, built in one call.
+    #[wasm_bindgen(js_name = runEvents)]
+    pub(crate) fn run_events(record: &JsValue) -> Array;
+    /// One array of the slices `arrays[k][bounds[3k] .. bounds[3k + 1]]`, each reversed when
+    /// `bounds[3k + 2]` is 1.
+    #[wasm_bindgen(js_name = joinSlices)]
+    fn join_slices(arrays: Vec<JsValue>, bounds: &[f64]) -> JsValue;
     /// The `RawEvent`s of a page in one crossing: `text` holds each event's id, stream and type
     /// joined by NUL (no name holds NUL), `numbers` its version, position, recordedAt and server
     /// position (-1: null), `payloads` its data and metadata interleaved.

@@ -6,7 +6,7 @@ use js_sys::Object;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 
-use super::{recorded_event, set, value_to_js};
+use super::{recorded_event, set, value_to_js, JsPayload};
 use crate::core::sync::{Conflict, SyncStatus};
 use crate::core::{AppendResult, Error, ExpectedVersion, RecordedEvent, Snapshot, Uuid};
 
@@ -68,29 +68,36 @@ pub fn append_result_to_js(result: &AppendResult) -> JsValue {
     object.into()
 }
 
-/// A `RawEvent`; its data and metadata are handed over as they are.
-pub fn event_to_js(event: &RecordedEvent<JsValue>) -> JsValue {
+/// A `RawEvent`; its data and metadata are handed over as they are, a built one as it is.
+pub fn event_to_js(event: &RecordedEvent<JsPayload>) -> JsValue {
+    if let Some((events, index)) = event.data.built() {
+        return events.get(index);
+    }
     recorded_event(
         event.id.hyphenated().encode_lower(&mut Uuid::encode_buffer()),
         &event.stream,
         &event.event_type,
         event.version as f64,
         event.position as f64,
-        &event.data,
-        &event.metadata,
+        &event.data.value(),
+        &event.metadata.value(),
         event.recorded_at,
         event.server_position.map_or(-1.0, |p| p as f64),
     )
 }
 
 /// Events as a JavaScript array of `RawEvent`s.
-pub fn events_to_js(events: &[RecordedEvent<JsValue>]) -> JsValue {
+pub fn events_to_js(events: &[RecordedEvent<JsPayload>]) -> JsValue {
     events_into_js(events.to_vec())
 }
 
-/// Events as a JavaScript array of `RawEvent`s, built in one crossing (their data and metadata
-/// handed over as they are): a page's names cross as one text, its numbers as one array.
-pub fn events_into_js(events: Vec<RecordedEvent<JsValue>>) -> JsValue {
+/// Events as a JavaScript array of `RawEvent`s, in one crossing. Events a read built are
+/// handed over as built, run by run (`joinSlices`); others are built from their parts: a
+/// page's names cross as one text, its numbers as one array.
+pub fn events_into_js(events: Vec<RecordedEvent<JsPayload>>) -> JsValue {
+    if !events.is_empty() && events.iter().all(|e| e.data.built().is_some()) {
+        return built_into_js(&events);
+    }
     let mut text = alloc::string::String::with_capacity(events.len() * 64);
     let mut numbers = alloc::vec::Vec::with_capacity(events.len() * 4);
     let mut payloads = alloc::vec::Vec::with_capacity(events.len() * 2);
@@ -109,10 +116,39 @@ pub fn events_into_js(events: Vec<RecordedEvent<JsValue>>) -> JsValue {
             event.recorded_at,
             event.server_position.map_or(-1.0, |p| p as f64),
         ]);
-        payloads.push(event.data);
-        payloads.push(event.metadata);
+        payloads.push(event.data.into_value());
+        payloads.push(event.metadata.into_value());
     }
     super::events_from_parts(&text, &numbers, payloads)
+}
+
+/// Built events as slices of the runs they were built from: consecutive indexes of one run,
+/// forward or backward, are one slice.
+fn built_into_js(events: &[RecordedEvent<JsPayload>]) -> JsValue {
+    // (run, first index, last index, backward)
+    let mut slices: alloc::vec::Vec<(&alloc::rc::Rc<js_sys::Array>, u32, u32, bool)> = alloc::vec::Vec::new();
+    for (events, index) in events.iter().filter_map(|e| e.data.built()) {
+        if let Some((run, first, last, backward)) = slices.last_mut() {
+            if alloc::rc::Rc::ptr_eq(run, events) {
+                let forward_next = !*backward && index == *last + 1;
+                let backward_next = (*backward || first == last) && index + 1 == *last;
+                if forward_next || backward_next {
+                    *backward = backward_next;
+                    *last = index;
+                    continue;
+                }
+            }
+        }
+        slices.push((events, index, index, false));
+    }
+    let mut bounds = alloc::vec::Vec::with_capacity(slices.len() * 3);
+    let mut arrays = alloc::vec::Vec::with_capacity(slices.len());
+    for (run, first, last, backward) in slices {
+        let (start, end) = if backward { (last, first + 1) } else { (first, last + 1) };
+        bounds.extend([start as f64, end as f64, if backward { 1.0 } else { 0.0 }]);
+        arrays.push(JsValue::from(run.as_ref().clone()));
+    }
+    super::join_slices(arrays, &bounds)
 }
 
 /// The error as a `RawError`: a JavaScript `Error` whose `name` is its class's name and
@@ -158,7 +194,7 @@ pub fn expected_to_js(expected: ExpectedVersion) -> JsValue {
 }
 
 /// A `RawConflict` (the TypeScript layer adds `resolve`).
-pub fn conflict_to_js(conflict: &Conflict<JsValue>) -> JsValue {
+pub fn conflict_to_js(conflict: &Conflict<JsPayload>) -> JsValue {
     let object = Object::new();
     set(&object, "key", &JsValue::from_f64(conflict.key as f64));
     set(&object, "stream", &JsValue::from_str(&conflict.stream));

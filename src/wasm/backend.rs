@@ -2,7 +2,7 @@
 
 use alloc::vec::Vec;
 
-use wasm_bindgen::JsValue;
+use crate::js::JsPayload;
 
 use crate::core::sync::{Conflict, PendingAppend, Refusal, SyncBackend};
 use crate::core::{
@@ -31,13 +31,13 @@ macro_rules! dispatch {
 }
 
 /// The memory backend's events with their data and metadata as JavaScript values.
-fn to_js(events: Vec<RecordedEvent>) -> Vec<RecordedEvent<JsValue>> {
-    events.into_iter().map(|e| e.map_payload(|v| value_to_js(&v))).collect()
+fn to_js(events: Vec<RecordedEvent>) -> Vec<RecordedEvent<JsPayload>> {
+    events.into_iter().map(|e| e.map_payload(|v| JsPayload::Value(value_to_js(&v)))).collect()
 }
 
 /// Reads hand out JavaScript values: IndexedDB's as stored, memory's converted.
 impl Backend for AnyBackend {
-    type Payload = JsValue;
+    type Payload = JsPayload;
 
     async fn head(&self) -> Result<u64, StorageError> {
         dispatch!(self, b => b.head().await)
@@ -64,7 +64,7 @@ impl Backend for AnyBackend {
         from: u64,
         direction: Direction,
         limit: usize,
-    ) -> Result<Vec<RecordedEvent<JsValue>>, StorageError> {
+    ) -> Result<Vec<RecordedEvent<JsPayload>>, StorageError> {
         match self {
             AnyBackend::Memory(b) => b.read_stream(stream, from, direction, limit).await.map(to_js),
             AnyBackend::IndexedDb(b) => b.read_stream(stream, from, direction, limit).await,
@@ -76,7 +76,7 @@ impl Backend for AnyBackend {
         direction: Direction,
         limit: usize,
         filter: &Filter,
-    ) -> Result<Page<JsValue>, StorageError> {
+    ) -> Result<Page<JsPayload>, StorageError> {
         match self {
             AnyBackend::Memory(b) => {
                 let page = b.read_all(range, direction, limit, filter).await?;
@@ -116,7 +116,7 @@ impl SyncBackend for AnyBackend {
     async fn pending_count(&self) -> Result<u64, StorageError> {
         dispatch!(self, b => b.pending_count().await)
     }
-    async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsValue>>, StorageError> {
+    async fn pending(&self, after: u64, limit: usize) -> Result<Vec<PendingAppend<JsPayload>>, StorageError> {
         match self {
             AnyBackend::Memory(b) => Ok(b
                 .pending(after, limit)
@@ -127,7 +127,7 @@ impl SyncBackend for AnyBackend {
             AnyBackend::IndexedDb(b) => b.pending(after, limit).await,
         }
     }
-    async fn apply_pull(&self, page: Vec<RecordedEvent<JsValue>>) -> Result<Option<u64>, Error> {
+    async fn apply_pull(&self, page: Vec<RecordedEvent<JsPayload>>) -> Result<Option<u64>, Error> {
         match self {
             AnyBackend::Memory(b) => {
                 let page = page.iter().map(RecordedEvent::to_values).collect::<Result<Vec<_>, _>>()?;
@@ -139,7 +139,7 @@ impl SyncBackend for AnyBackend {
     async fn record_conflict(&self, key: u64, refusal: &Refusal) -> Result<bool, StorageError> {
         dispatch!(self, b => b.record_conflict(key, refusal).await)
     }
-    async fn conflicts(&self) -> Result<Vec<Conflict<JsValue>>, StorageError> {
+    async fn conflicts(&self) -> Result<Vec<Conflict<JsPayload>>, StorageError> {
         match self {
             AnyBackend::Memory(b) => Ok(b
                 .conflicts()

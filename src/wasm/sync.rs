@@ -5,6 +5,7 @@
 use alloc::{format, rc::Rc, string::String, vec::Vec};
 
 use js_sys::{Array, Object, Promise};
+use crate::js::JsPayload;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 
@@ -113,7 +114,7 @@ fn limits_from_js(body: &JsValue) -> Option<Limits> {
 }
 
 /// A pending append as the push body holds it.
-fn append_to_js(append: &PendingAppend<JsValue>) -> JsValue {
+fn append_to_js(append: &PendingAppend<JsPayload>) -> JsValue {
     let object = Object::new();
     set(&object, "stream", &JsValue::from_str(&append.stream));
     set(&object, "expectedVersion", &expected_to_js(append.expected));
@@ -125,8 +126,8 @@ fn append_to_js(append: &PendingAppend<JsValue>) -> JsValue {
             let event = Object::new();
             set(&event, "id", &JsValue::from_str(&e.id.to_string()));
             set(&event, "type", &JsValue::from_str(&e.event_type));
-            set(&event, "data", &e.data);
-            set(&event, "metadata", &e.metadata);
+            set(&event, "data", &e.data.value());
+            set(&event, "metadata", &e.metadata.value());
             JsValue::from(event)
         })
         .collect();
@@ -167,9 +168,9 @@ fn array(value: JsValue, field: &str) -> Result<Array, SyncError> {
 }
 
 impl Transport for JsTransport {
-    type Payload = JsValue;
+    type Payload = JsPayload;
 
-    async fn push(&self, appends: &[PendingAppend<JsValue>]) -> Result<PushReply, SyncError> {
+    async fn push(&self, appends: &[PendingAppend<JsPayload>]) -> Result<PushReply, SyncError> {
         let body = Object::new();
         set(&body, "appends", &appends.iter().map(append_to_js).collect::<Array>());
         let reply = exchange(self.0.push(&body)).await?;
@@ -180,7 +181,7 @@ impl Transport for JsTransport {
         Ok(PushReply { outcomes, head: count(&get(&reply, "head"), "head")?, limits: limits_from_js(&reply) })
     }
 
-    async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<JsValue>, SyncError> {
+    async fn pull(&self, after: u64, limit: usize) -> Result<PullReply<JsPayload>, SyncError> {
         let reply = exchange(self.0.pull(after as f64, limit as f64)).await?;
         let events = array(get(&reply, "events"), "events")?
             .iter()
@@ -205,8 +206,8 @@ impl Transport for JsTransport {
         let _ = JsFuture::from(self.0.sleep(ms as f64)).await;
     }
 
-    fn event_bytes(&self, event: &RecordedEvent<JsValue>) -> usize {
-        event.event_type.len() + (json_bytes(&event.data) + json_bytes(&event.metadata)) as usize
+    fn event_bytes(&self, event: &RecordedEvent<JsPayload>) -> usize {
+        event.event_type.len() + (json_bytes(&event.data.value()) + json_bytes(&event.metadata.value())) as usize
     }
 }
 

@@ -28,9 +28,9 @@ impl TestPayload for Value {
 }
 
 #[cfg(target_arch = "wasm32")]
-impl TestPayload for wasm_bindgen::JsValue {
+impl TestPayload for annals::js::JsPayload {
     fn from_value(value: &Value) -> Self {
-        annals::js::value_to_js(value)
+        annals::js::JsPayload::Value(annals::js::value_to_js(value))
     }
 }
 
