@@ -732,3 +732,43 @@ async fn idb_a_database_keeps_its_identity_and_one_made_again_has_another() {
     assert_eq!((vanished.previous_identity.as_str(), vanished.last_server_position, vanished.pending_at_last_mark), (identity.as_str(), 3, 1));
     fresh.close();
 }
+
+/// A run's record is built in one crossing from a tape of numbers and one text (strings sliced
+/// by their UTF-16 length): every kind of value comes back as it went in, astral characters,
+/// `__proto__` and integer-like keys, -0 and the extreme numbers included, whatever the batch.
+#[wasm_bindgen_test]
+async fn idb_every_kind_of_value_round_trips_through_a_run() {
+    let backend = IdbBackend::open(&unique("values")).await.expect("open");
+    let tricky = || {
+        // Integer-like keys first, ascending: the order a JavaScript object has them in.
+        Value::object([
+            ("2", Value::from(2i64)),
+            ("10", Value::from(10i64)),
+            ("", Value::from("")),
+            ("__proto__", Value::object([("polluted", Value::from(true))])),
+            ("constructor", Value::from("c")),
+            ("emoji 🎉 ünïcödé 日本", Value::Array(vec![Value::from("🎉🎉 a\u{0}b"), Value::from("\u{10FFFF}"), Value::Null])),
+            ("numbers", Value::Array(vec![Value::Number(-0.0), Value::Number(1e21), Value::Number(5e-324), Value::Number(9007199254740991.0), Value::Number(-1.5)])),
+            ("bools", Value::Array(vec![Value::Bool(true), Value::Bool(false), Value::Array(vec![]), Value::object::<&str>([])])),
+            ("deep", Value::Array(vec![Value::Array(vec![Value::Array(vec![Value::from("x")])])])),
+        ])
+    };
+    let events: Vec<EventInput> = (0..3)
+        .map(|i| EventInput::new(format!("Tricky-🎉-{i}"), tricky()).with_metadata(Value::object([("m ü", Value::from(i as i64))])))
+        .collect();
+    backend.append(&[request("Ünïcödé-🎉", events, ExpectedVersion::NoStream)]).await.expect("append");
+    let read = everything(&backend).await;
+    assert_eq!(read.len(), 3);
+    for (i, event) in read.iter().enumerate() {
+        assert_eq!(event.stream, "Ünïcödé-🎉");
+        assert_eq!(event.event_type, format!("Tricky-🎉-{i}"));
+        assert_eq!(event.data, tricky());
+        assert_eq!(event.metadata, Value::object([("m ü", Value::from(i as i64))]));
+        let Value::Object(pairs) = &event.data else { panic!("an object") };
+        let zero = pairs.iter().find(|(k, _)| k == "numbers").and_then(|(_, v)| match v {
+            Value::Array(items) => items.first().and_then(Value::as_f64),
+            _ => None,
+        });
+        assert!(zero.is_some_and(|z| z == 0.0 && z.is_sign_negative()), "-0 stays -0");
+    }
+}

@@ -11,17 +11,23 @@ use crate::core::sync::{Conflict, ConflictReason, OutboxEntry};
 use crate::core::{
     corrupt, safe_integer, ExpectedVersion, Payload, RecordedEvent, Snapshot, StorageError, StoredEvent, Value,
 };
-use crate::js::{get, run_events, run_fields, run_length, run_payloads, set, stored_event_fields, value_to_js};
+use crate::js::{get, new_run, run_events, run_fields, run_length, run_payloads, set, stored_event_fields, value_to_js};
 
-/// Event data as a JavaScript value to store: a [`Value`] converted, a stored value as it is.
+/// Event data to store: a [`Value`] (an append's, checked) or a JavaScript value (stored or
+/// pulled), written onto a [`RunTape`].
 pub(crate) trait ToJs {
     /// The JavaScript value.
     fn to_js(&self) -> JsValue;
+    /// Writes the value onto `tape`.
+    fn to_tape(&self, tape: &mut RunTape);
 }
 
 impl ToJs for Value {
     fn to_js(&self) -> JsValue {
         value_to_js(self)
+    }
+    fn to_tape(&self, tape: &mut RunTape) {
+        tape.value(self);
     }
 }
 
@@ -29,11 +35,69 @@ impl ToJs for JsValue {
     fn to_js(&self) -> JsValue {
         self.clone()
     }
+    fn to_tape(&self, tape: &mut RunTape) {
+        tape.js(self.clone());
+    }
 }
 
 impl ToJs for JsPayload {
     fn to_js(&self) -> JsValue {
         self.value()
+    }
+    fn to_tape(&self, tape: &mut RunTape) {
+        tape.js(self.value());
+    }
+}
+
+/// A `log` record as one crossing (`newRun`): numbers (field values, lengths and value tags),
+/// the text of every string in order, and the JavaScript values it holds as they are. Values
+/// are tagged 0 null, 1 true, 2 false, 3 number, 4 string, 5 array, 6 object (keys then
+/// values), 7 a JavaScript value by index.
+#[derive(Default)]
+pub(crate) struct RunTape {
+    numbers: alloc::vec::Vec<f64>,
+    text: String,
+    payloads: alloc::vec::Vec<JsValue>,
+}
+
+impl RunTape {
+    fn number(&mut self, n: f64) {
+        self.numbers.push(n);
+    }
+
+    /// A string: its length in UTF-16 code units (how JavaScript slices), then its text.
+    fn string(&mut self, s: &str) {
+        self.numbers.push(s.chars().map(char::len_utf16).sum::<usize>() as f64);
+        self.text.push_str(s);
+    }
+
+    fn value(&mut self, value: &Value) {
+        match value {
+            Value::Null => self.number(0.0),
+            Value::Bool(true) => self.number(1.0),
+            Value::Bool(false) => self.number(2.0),
+            Value::Number(n) => self.numbers.extend([3.0, *n]),
+            Value::String(s) => {
+                self.number(4.0);
+                self.string(s);
+            }
+            Value::Array(items) => {
+                self.numbers.extend([5.0, items.len() as f64]);
+                items.iter().for_each(|item| self.value(item));
+            }
+            Value::Object(pairs) => {
+                self.numbers.extend([6.0, pairs.len() as f64]);
+                for (key, item) in pairs {
+                    self.string(key);
+                    self.value(item);
+                }
+            }
+        }
+    }
+
+    fn js(&mut self, value: JsValue) {
+        self.numbers.extend([7.0, self.payloads.len() as f64]);
+        self.payloads.push(value);
     }
 }
 
@@ -152,33 +216,26 @@ impl Run {
 /// is a pending append `outbox` (its first position) and `expected`. `version` is its last
 /// event's; `ids` is indexed (multiEntry, unique), `[stream, version]` and `outbox` too.
 pub(crate) fn encode_run<P: ToJs>(events: &[RecordedEvent<P>], pending: Option<ExpectedVersion>) -> JsValue {
-    let record = Object::new();
-    let (Some(first), Some(last)) = (events.first(), events.last()) else { return record.into() };
-    let column = || Array::new_with_length(events.len() as u32);
-    let (ids, types, data, metadata, times, server) = (column(), column(), column(), column(), column(), column());
-    for (i, event) in events.iter().enumerate() {
-        let i = i as u32;
-        ids.set(i, JsValue::from_str(event.id.hyphenated().encode_lower(&mut crate::core::Uuid::encode_buffer())));
-        types.set(i, JsValue::from_str(&event.event_type));
-        data.set(i, event.data.to_js());
-        metadata.set(i, event.metadata.to_js());
-        times.set(i, JsValue::from_f64(event.recorded_at));
-        server.set(i, event.server_position.map_or(JsValue::NULL, number));
+    let (Some(first), Some(last)) = (events.first(), events.last()) else { return Object::new().into() };
+    let mut tape = RunTape::default();
+    let expected = match pending {
+        None => 0.0,
+        Some(ExpectedVersion::Exact(n)) => n as f64,
+        Some(ExpectedVersion::Any) => -1.0,
+        Some(ExpectedVersion::NoStream) => -2.0,
+        Some(ExpectedVersion::StreamExists) => -3.0,
+    };
+    let outbox = pending.map_or(-1.0, |_| first.position as f64);
+    tape.numbers.extend([last.position as f64, last.version as f64, events.len() as f64, outbox, expected]);
+    tape.string(&first.stream);
+    for event in events {
+        tape.string(event.id.hyphenated().encode_lower(&mut crate::core::Uuid::encode_buffer()));
+        tape.string(&event.event_type);
+        tape.numbers.extend([event.recorded_at, event.server_position.map_or(-1.0, |p| p as f64)]);
+        event.data.to_tape(&mut tape);
+        event.metadata.to_tape(&mut tape);
     }
-    set(&record, "last", &number(last.position));
-    set(&record, "stream", &JsValue::from_str(&first.stream));
-    set(&record, "version", &number(last.version));
-    set(&record, "ids", &ids);
-    set(&record, "types", &types);
-    set(&record, "data", &data);
-    set(&record, "metadata", &metadata);
-    set(&record, "times", &times);
-    set(&record, "server", &server);
-    if let Some(expected) = pending {
-        set(&record, "outbox", &number(first.position));
-        set(&record, "expected", &encode_expected(expected));
-    }
-    record.into()
+    new_run(&tape.numbers, &tape.text, tape.payloads)
 }
 
 /// The `log` record standing for `count` positions ending at `last` whose events moved into a

@@ -60,6 +60,40 @@ export function runPayloads(record) {
   for (let i = 0; i < n; i++) { out[2 * i] = data[i]; out[2 * i + 1] = metadata[i]; }
   return out;
 }
+export function newRun(numbers, text, payloads) {
+  let i = 0, at = 0;
+  const str = () => { const n = numbers[i++]; const s = text.slice(at, at + n); at += n; return s; };
+  const value = () => {
+    switch (numbers[i++]) {
+      case 0: return null;
+      case 1: return true;
+      case 2: return false;
+      case 3: return numbers[i++];
+      case 4: return str();
+      case 5: { const n = numbers[i++], a = new Array(n); for (let k = 0; k < n; k++) a[k] = value(); return a; }
+      case 6: {
+        const n = numbers[i++], o = {};
+        for (let k = 0; k < n; k++) {
+          const key = str(), v = value();
+          if (key === '__proto__') defineData(o, key, v); else o[key] = v;
+        }
+        return o;
+      }
+      default: return payloads[numbers[i++]];
+    }
+  };
+  const last = numbers[i++], version = numbers[i++], n = numbers[i++], outbox = numbers[i++], expected = numbers[i++];
+  const stream = str();
+  const ids = new Array(n), types = new Array(n), data = new Array(n), metadata = new Array(n), times = new Array(n), server = new Array(n);
+  for (let e = 0; e < n; e++) {
+    ids[e] = str(); types[e] = str(); times[e] = numbers[i++];
+    const s = numbers[i++]; server[e] = s < 0 ? null : s;
+    data[e] = value(); metadata[e] = value();
+  }
+  const record = { last, stream, version, ids, types, data, metadata, times, server };
+  if (outbox >= 0) { record.outbox = outbox; record.expected = expected >= 0 ? expected : ['any', 'no_stream', 'stream_exists'][-1 - expected]; }
+  return record;
+}
 export function runEvents(record) {
   const { last, version, stream, ids, types, data, metadata, times, server } = record;
   const n = ids.length, first = last - n + 1, base = version - n + 1, out = new Array(n);
@@ -146,6 +180,10 @@ extern "C" {
     /// such a record).
     #[wasm_bindgen(js_name = runPayloads)]
     pub(crate) fn run_payloads(record: &JsValue) -> Vec<JsValue>;
+    /// A `log` record built in one crossing from a [`RunTape`](crate::idb::record)'s numbers,
+    /// text and JavaScript values.
+    #[wasm_bindgen(js_name = newRun)]
+    pub(crate) fn new_run(numbers: &[f64], text: &str, payloads: Vec<JsValue>) -> JsValue;
     /// The `RawEvent`s of a `log` record [`run_fields`] passed, in order, built in one call.
     #[wasm_bindgen(js_name = runEvents)]
     pub(crate) fn run_events(record: &JsValue) -> Array;
