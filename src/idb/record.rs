@@ -326,7 +326,7 @@ fn decode_log_as(record: &JsValue, built: bool) -> Result<LogRecord, StorageErro
     Ok(LogRecord::Run(Run { events, pending }))
 }
 
-fn count_at_least(record: &JsValue, field: &str, least: u64) -> Result<u64, StorageError> {
+fn count_at_least(record: &JsValue, field: &'static str, least: u64) -> Result<u64, StorageError> {
     Some(count(record, field)?).filter(|&n| n >= least).ok_or_else(|| corrupt(field, "is below the count it ends"))
 }
 
@@ -498,7 +498,7 @@ pub(crate) fn decode_snapshot(record: &JsValue) -> Result<Option<Snapshot>, Stor
     Ok(Some(Snapshot { version: count(record, "version")?, state: get(record, "state").to_value("state")? }))
 }
 
-fn count(record: &JsValue, field: &str) -> Result<u64, StorageError> {
+fn count(record: &JsValue, field: &'static str) -> Result<u64, StorageError> {
     get(record, field)
         .as_f64()
         .and_then(safe_integer)

@@ -13,7 +13,7 @@ use crate::core::{
 };
 
 /// `object[key]` of caller input, as the argument `field`.
-fn read(object: &JsValue, key: &str, field: &str) -> Result<JsValue, Error> {
+fn read(object: &JsValue, key: &'static str, field: &str) -> Result<JsValue, Error> {
     try_read(object, key).map_err(|reason| Error::invalid(field, reason))
 }
 
@@ -36,7 +36,7 @@ pub fn string(js: &JsValue, field: &str) -> Result<String, Error> {
 }
 
 /// An optional string option.
-pub fn opt_string(options: &JsValue, field: &str) -> Result<Option<String>, Error> {
+pub fn opt_string(options: &JsValue, field: &'static str) -> Result<Option<String>, Error> {
     let js = read(options, field, field)?;
     if js.is_undefined() {
         return Ok(None);
@@ -45,7 +45,7 @@ pub fn opt_string(options: &JsValue, field: &str) -> Result<Option<String>, Erro
 }
 
 /// An optional boolean option.
-pub fn opt_bool(options: &JsValue, field: &str) -> Result<Option<bool>, Error> {
+pub fn opt_bool(options: &JsValue, field: &'static str) -> Result<Option<bool>, Error> {
     let js = read(options, field, field)?;
     if js.is_undefined() {
         return Ok(None);
@@ -62,7 +62,7 @@ pub fn count(js: &JsValue, field: &str) -> Result<u64, Error> {
 }
 
 /// An optional non-negative integer option.
-pub fn opt_count(options: &JsValue, field: &str) -> Result<Option<u64>, Error> {
+pub fn opt_count(options: &JsValue, field: &'static str) -> Result<Option<u64>, Error> {
     let js = read(options, field, field)?;
     if js.is_undefined() {
         return Ok(None);
@@ -108,7 +108,7 @@ pub fn direction(options: &JsValue) -> Result<Direction, Error> {
 }
 
 /// An optional array of strings, `field`.
-fn opt_strings(options: &JsValue, field: &str, what: &str) -> Result<Option<Vec<String>>, Error> {
+fn opt_strings(options: &JsValue, field: &'static str, what: &str) -> Result<Option<Vec<String>>, Error> {
     let list = read(options, field, field)?;
     if list.is_undefined() {
         return Ok(None);

@@ -236,11 +236,32 @@ extern "C" {
 const THREW: &str = "could not be read: a getter or Proxy trap threw";
 
 /// `object[key]` read from caller-supplied input: `Err` when reading it throws, never a guess.
-fn try_read(object: &JsValue, key: &str) -> Result<JsValue, &'static str> {
+fn try_read(object: &JsValue, key: &'static str) -> Result<JsValue, &'static str> {
     if !object.is_object() {
         return Ok(JsValue::UNDEFINED);
     }
-    Reflect::get(object, &JsValue::from_str(key)).map_err(|_| THREW)
+    with_name(key, |key| Reflect::get(object, key)).map_err(|_| THREW)
+}
+
+thread_local! {
+    /// Field names made JavaScript strings, by the address and length of their `'static` text.
+    static NAMES: core::cell::RefCell<Vec<(usize, usize, JsValue)>> = const { core::cell::RefCell::new(Vec::new()) };
+}
+
+/// `f` with `key` as a JavaScript string, made once per name: reading the fields of every event
+/// would otherwise send each name across again. `'static` names only (the code's own), so the
+/// set stays small and an address never stands for another text.
+fn with_name<T>(key: &'static str, f: impl FnOnce(&JsValue) -> T) -> T {
+    NAMES.with(|names| {
+        let address = (key.as_ptr() as usize, key.len());
+        if let Some((_, _, name)) = names.borrow().iter().find(|(p, n, _)| (*p, *n) == address) {
+            return f(name);
+        }
+        let name = JsValue::from_str(key);
+        let result = f(&name);
+        names.borrow_mut().push((address.0, address.1, name));
+        result
+    })
 }
 
 /// The items of a caller-supplied array, read one by one (a Proxy's traps may throw).
@@ -271,9 +292,9 @@ pub fn set(object: &Object, key: &str, value: &JsValue) {
 
 /// `object[key]`, or `undefined` when `object` is not an object or reading it throws. Only for
 /// values the store made itself (records, globals); caller input goes through [`input`].
-pub fn get(object: &JsValue, key: &str) -> JsValue {
+pub fn get(object: &JsValue, key: &'static str) -> JsValue {
     if !object.is_object() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    with_name(key, |key| Reflect::get(object, key)).unwrap_or(JsValue::UNDEFINED)
 }
