@@ -169,9 +169,11 @@ impl<P: Payload> RecordedEvent<P> {
     /// never trusted. Data contents are not walked: they were checked when appended.
     pub fn from_stored(stored: StoredEvent<P>) -> Result<Self, StorageError> {
         let id = stored.id.ok_or_else(|| corrupt("id", "is not a string"))?;
-        let id = Uuid::try_parse(&id)
-            .ok()
-            .filter(|uuid| *uuid.hyphenated().encode_lower(&mut Uuid::encode_buffer()) == *id)
+        // 36 characters is the hyphenated form (the others are 32, 38 and 45 long), and with no
+        // upper-case letter it is the lower-case one: checked without formatting it back.
+        let id = Some(id.as_str())
+            .filter(|id| id.len() == 36 && !id.bytes().any(|b| b.is_ascii_uppercase()))
+            .and_then(|id| Uuid::try_parse(id).ok())
             .ok_or_else(|| corrupt("id", "is not a lower-case hyphenated UUID"))?;
         let name = |field: &str, value: Option<String>| {
             let value = value.ok_or_else(|| corrupt(field, "is not a string"))?;
@@ -265,8 +267,12 @@ mod tests {
     #[test]
     fn each_field_out_of_shape_is_a_data_error_naming_it() {
         type Spoil = fn(&mut StoredEvent<Value>);
-        let cases: [(&str, Spoil); 14] = [
+        let cases: [(&str, Spoil); 18] = [
             ("id", |s| s.id = Some("0190F0A2-6C1E-7B3A-9F00-0123456789AB".into())),
+            ("id", |s| s.id = Some("0190f0a2-6c1e-7b3a-9f00-0123456789aB".into())),
+            ("id", |s| s.id = Some("0190f0a26c1e7b3a9f000123456789ab".into())),
+            ("id", |s| s.id = Some("{0190f0a2-6c1e-7b3a-9f00-0123456789ab}".into())),
+            ("id", |s| s.id = Some("urn:uuid:0190f0a2-6c1e-7b3a-9f00-0123456789ab".into())),
             ("id", |s| s.id = None),
             ("stream", |s| s.stream = Some(String::new())),
             ("type", |s| s.event_type = Some("a\u{7}".into())),
