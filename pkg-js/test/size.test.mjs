@@ -19,7 +19,14 @@ import { gzipSync } from 'node:zlib';
 // Issue 10 (a database that vanished) raised it from 134,889 to 137,051 bytes (133.8 KB) on
 // 2026-11-29: wasm +1,749 (the database identity read, and written when missing, at open;
 // WasmStore.mark and identity; judgeReopen and its conversions), glue +413. Budget +3%.
-const BUDGET = 141_200;
+// Issue 11 (IndexedDB schema 3, a log of runs) raised it from 137,051 to 151,553 bytes
+// (148.0 KB) on 2026-11-29: wasm 139,081 + glue 10,670 + snippet 1,802. Measured by leaving
+// parts out: the upgrade of schema 1 and 2 databases into the log ~2.0 KB; the rest (~12.5 KB)
+// is the layout and what makes it fast: runs encoded in one crossing (the tape) and decoded in
+// one (runFields), reads handing out events built in JavaScript (JsPayload, joinSlices), pages
+// crossing in one call (eventsFromParts), decide_batch over state read in one round, whole-run
+// paging in the readers; the snippet +1.2 KB of it. Budget +3%.
+const BUDGET = 156_100;
 const DIST = new URL('../dist/wasm/', import.meta.url);
 // The module, its glue, and the glue's inline snippets (wasm-bindgen's `snippets/<crate>-<hash>/`).
 const snippets = () =>
