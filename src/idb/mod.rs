@@ -178,19 +178,19 @@ impl IdbBackend {
         let log = object_store(tx, LOG)?;
         let (by_stream, by_id) = (index(&log, BY_STREAM)?, index(&log, BY_ID)?);
         // Every read is placed before any is awaited: one round trip for the whole batch.
-        let head = place(last_key(&log, &JsValue::NULL), "read head")?;
+        let head = place(head_request(&log), "read head")?;
         let mut versions: Vec<(&str, Pending)> = Vec::new();
         let mut found = Vec::new();
         for request in requests {
             if !versions.iter().any(|(s, _)| *s == request.stream) {
-                versions.push((&request.stream, place(last_key(&by_stream, &stream_range(&request.stream, u64::MAX)?), "read stream")?));
+                versions.push((&request.stream, place(version_request(&by_stream, &request.stream), "read stream")?));
             }
             // Generated ids are new: only ids the caller chose are looked up.
             for event in request.events.iter().filter(|e| !e.id_generated) {
                 found.push((event.id, place(by_id.get(&JsValue::from_str(&event.id.to_string())), "read id")?));
             }
         }
-        let mut state = LoadedState { head: decode_last_key(&head.result().await?)?, ..LoadedState::default() };
+        let mut state = LoadedState { head: decode_head(&head.result().await?)?, ..LoadedState::default() };
         for (stream, read) in versions {
             state.versions.insert(stream.into(), decode_stream_version(&read.result().await?)?);
         }
@@ -243,32 +243,21 @@ pub(crate) fn index(store: &IdbObjectStore, name: &str) -> Result<IdbIndex, Stor
     store.index(name).map_err(|e| from_js(&e, "index"))
 }
 
-/// Where the last key of a key range can be read from without reading a record.
-pub(crate) trait KeySource {
-    /// A key cursor over `range`, newest first.
-    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue>;
+/// The request for the global head: the `log` store's last key, read with a key cursor (no
+/// record is read). Decoded by [`decode_head`].
+pub(crate) fn head_request(log: &IdbObjectStore) -> Result<web_sys::IdbRequest, JsValue> {
+    log.open_key_cursor_with_range_and_direction(&JsValue::NULL, IdbCursorDirection::Prev)
 }
 
-impl KeySource for IdbObjectStore {
-    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
-        self.open_key_cursor_with_range_and_direction(range, IdbCursorDirection::Prev)
-    }
+/// The request for `stream`'s version: the last key (`[stream, version]` of its last run) of
+/// its range in the `stream` index, read with a key cursor. Decoded by
+/// [`decode_stream_version`].
+pub(crate) fn version_request(by_stream: &IdbIndex, stream: &str) -> Result<web_sys::IdbRequest, JsValue> {
+    let range = IdbKeyRange::bound(&stream_key(stream, 0.0), &stream_key(stream, f64::INFINITY))?;
+    by_stream.open_key_cursor_with_range_and_direction(&range, IdbCursorDirection::Prev)
 }
 
-impl KeySource for IdbIndex {
-    fn open_last(&self, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
-        self.open_key_cursor_with_range_and_direction(range, IdbCursorDirection::Prev)
-    }
-}
-
-/// The request for the last key of `range` in `source` (a key cursor: no record is read).
-/// On the `log` store with a null range: the global head. On the `stream` index over a stream:
-/// `[stream, version]` of its last run.
-pub(crate) fn last_key(source: &impl KeySource, range: &JsValue) -> Result<web_sys::IdbRequest, JsValue> {
-    source.open_last(range)
-}
-
-/// The key a [`last_key`] request's cursor stands on; `None` when the range is empty.
+/// The key a key cursor request stands on; `None` when the range is empty.
 fn cursor_key(result: &JsValue) -> Result<Option<JsValue>, StorageError> {
     if result.is_null() || result.is_undefined() {
         return Ok(None);
@@ -276,15 +265,15 @@ fn cursor_key(result: &JsValue) -> Result<Option<JsValue>, StorageError> {
     result.unchecked_ref::<IdbCursor>().key().map(Some).map_err(|e| from_js(&e, "cursor key"))
 }
 
-/// The global head from a [`last_key`] request on the `log` store: 0 when it is empty.
-pub(crate) fn decode_last_key(result: &JsValue) -> Result<u64, StorageError> {
+/// The global head from a [`head_request`]: 0 when the log is empty.
+pub(crate) fn decode_head(result: &JsValue) -> Result<u64, StorageError> {
     match cursor_key(result)? {
         None => Ok(0),
         Some(key) => key.as_f64().and_then(crate::core::safe_integer).ok_or_else(|| corrupt("log key", "is not a position")),
     }
 }
 
-/// A stream's version from a [`last_key`] request on the `stream` index: 0 when it has no event.
+/// A stream's version from a [`version_request`]: 0 when it has no event.
 pub(crate) fn decode_stream_version(result: &JsValue) -> Result<u64, StorageError> {
     match cursor_key(result)? {
         None => Ok(0),
@@ -294,11 +283,6 @@ pub(crate) fn decode_stream_version(result: &JsValue) -> Result<u64, StorageErro
             .and_then(crate::core::safe_integer)
             .ok_or_else(|| corrupt("stream index key", "holds no version")),
     }
-}
-
-/// The keys of `stream`'s runs in the `stream` index whose last version is at most `top`.
-pub(crate) fn stream_range(stream: &str, top: u64) -> Result<JsValue, StorageError> {
-    Ok(bound(&stream_key(stream, 0.0), &stream_key(stream, version_key(top)))?.into())
 }
 
 /// A version or position as a key bound: beyond 2^53 is `Infinity`.
@@ -312,10 +296,7 @@ fn version_key(n: u64) -> f64 {
 
 /// The run a `log` record read through an index holds (an index never holds a tombstone).
 pub(crate) fn decode_run(record: &JsValue) -> Result<Run, StorageError> {
-    match decode_log(record)? {
-        LogRecord::Run(run) => Ok(run),
-        LogRecord::Removed { .. } => Err(corrupt("log entry", "is a tombstone where a run was indexed")),
-    }
+    decode_log(record)?.into_run()
 }
 
 /// The records of two `getAll` requests in order (a range, then the one record beyond it),
@@ -397,7 +378,7 @@ impl Backend for IdbBackend {
     async fn head(&self) -> Result<u64, StorageError> {
         let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
         let log = object_store(&tx, LOG)?;
-        decode_last_key(&Pending::new(last_key(&log, &JsValue::NULL), "read head")?.result().await?)
+        decode_head(&Pending::new(head_request(&log), "read head")?.result().await?)
     }
 
     async fn append(
@@ -443,7 +424,7 @@ impl Backend for IdbBackend {
     async fn stream_version(&self, stream: &str) -> Result<u64, StorageError> {
         let tx = self.transaction(&[LOG], IdbTransactionMode::Readonly)?;
         let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
-        let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+        let read = Pending::new(version_request(&by_stream, stream), "read stream")?;
         decode_stream_version(&read.result().await?)
     }
 
@@ -465,7 +446,7 @@ impl Backend for IdbBackend {
         let (low, high) = match direction {
             Direction::Forward => (from.max(1), from.max(1).saturating_add(span)),
             Direction::Backward => {
-                let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+                let read = Pending::new(version_request(&by_stream, stream), "read stream")?;
                 let top = from.min(decode_stream_version(&read.result().await?)?);
                 if top == 0 {
                     return Ok(Vec::new());
@@ -478,10 +459,7 @@ impl Backend for IdbBackend {
         let found = records(covering(&by_stream, key(low), key(high), beyond)?).await?;
         let mut events = Vec::new();
         for record in found {
-            let LogRecord::Run(run) = record else {
-                return Err(corrupt("log entry", "is a tombstone where a run was indexed"));
-            };
-            events.extend(run.events);
+            events.extend(record.into_run()?.events);
         }
         // Versions are 1..n with no gap, and the runs hold them whole.
         let starts_at = |first: u64| first <= low.max(1);
@@ -509,7 +487,7 @@ impl Backend for IdbBackend {
         let mut last = range.before.saturating_sub(1);
         let mut page = Page::default();
         if direction == Direction::Backward {
-            last = last.min(decode_last_key(&Pending::new(last_key(&log, &JsValue::NULL), "read head")?.result().await?)?);
+            last = last.min(decode_head(&Pending::new(head_request(&log), "read head")?.result().await?)?);
         }
         if first > last {
             page.exhausted = true;
@@ -574,7 +552,7 @@ impl Backend for IdbBackend {
         let tx = self.transaction(&[LOG, SNAPSHOTS], IdbTransactionMode::Readwrite)?;
         let completion = Completion::new(&tx);
         let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
-        let read = Pending::new(last_key(&by_stream, &stream_range(stream, u64::MAX)?), "read stream")?;
+        let read = Pending::new(version_request(&by_stream, stream), "read stream")?;
         let version = match decode_stream_version(&read.result().await?) {
             Ok(version) => version,
             Err(e) => {

@@ -181,6 +181,14 @@ impl LogRecord {
         }
     }
 
+    /// The run, for a record read through an index (which never holds a tombstone).
+    pub(crate) fn into_run(self) -> Result<Run, StorageError> {
+        match self {
+            LogRecord::Run(run) => Ok(run),
+            LogRecord::Removed { .. } => Err(corrupt("log entry", "is a tombstone where a run was indexed")),
+        }
+    }
+
     /// The position of its first event.
     pub(crate) fn first(&self) -> u64 {
         match self {

@@ -17,7 +17,8 @@ use super::record::{
 use super::request::{from_js, Completion, Pending, Tripwire};
 use super::schema::{BY_OUTBOX, BY_STREAM, CONFLICTS, LOG, META, SNAPSHOTS, STREAMS};
 use super::{
-    bound, decode_last_key, decode_run, decode_stream_version, index, last_key, object_store, stream_range, IdbBackend,
+    bound, decode_head, decode_run, decode_stream_version, head_request, index, object_store, version_request,
+    IdbBackend,
 };
 use crate::core::sync::{
     conflicting_entries, plan_pull, rebase_request, Conflict, OutboxEntry, PendingAppend, PendingEvent, Refusal,
@@ -130,9 +131,9 @@ impl SyncBackend for IdbBackend {
     /// (moved into a conflict) or a pending one: pending = head - cursor - removed.
     async fn pending_count(&self) -> Result<u64, StorageError> {
         let tx = self.transaction(&[LOG, META], IdbTransactionMode::Readonly)?;
-        let head = Pending::new(last_key(&object_store(&tx, LOG)?, &JsValue::NULL), "read head")?;
+        let head = Pending::new(head_request(&object_store(&tx, LOG)?), "read head")?;
         let mark = read_mark(&tx).await?;
-        let head = decode_last_key(&head.result().await?)?;
+        let head = decode_head(&head.result().await?)?;
         head.checked_sub(mark.cursor + mark.removed).ok_or_else(|| corrupt("cursor", "counts more events than the log holds"))
     }
 
@@ -160,7 +161,7 @@ impl SyncBackend for IdbBackend {
                 // Every read placed at once: the sync mark, the head, and per stream its record and
                 // its runs from the page's first version on (its pending ones, at least).
                 let mark = Pending::new(meta.get(&JsValue::from_str(CURSOR_KEY)), "read cursor")?;
-                let head = Pending::new(last_key(&log, &JsValue::NULL), "read head")?;
+                let head = Pending::new(head_request(&log), "read head")?;
                 let mut touched: Vec<(String, Pending, Pending)> = Vec::new();
                 for event in &page {
                     if touched.iter().any(|(s, _, _)| *s == event.stream) {
@@ -175,7 +176,7 @@ impl SyncBackend for IdbBackend {
                     touched.push((event.stream.clone(), record, tail));
                 }
                 let mark = decode_cursor(&mark.result().await?)?;
-                let head = decode_last_key(&head.result().await?)?;
+                let head = decode_head(&head.result().await?)?;
                 // The pending runs read, and where each pending event stands in them.
                 let mut pending_runs: Vec<Run> = Vec::new();
                 let mut at: BTreeMap<u64, (usize, usize)> = BTreeMap::new();
@@ -255,7 +256,7 @@ impl SyncBackend for IdbBackend {
                 let entries: Vec<OutboxEntry> = pending.iter().filter_map(entry).collect();
                 let Some(chosen) = conflicting_entries(key, &entries) else { return Ok((false, false)) };
                 let stream = chosen[0].stream.clone();
-                let version = Pending::new(last_key(&index(&log, BY_STREAM)?, &stream_range(&stream, u64::MAX)?), "read stream")?;
+                let version = Pending::new(version_request(&index(&log, BY_STREAM)?, &stream), "read stream")?;
                 let version = decode_stream_version(&version.result().await?)?;
                 let keys: Vec<u64> = chosen.iter().map(|e| e.key).collect();
                 let moved: Vec<Run> = pending.into_iter().filter(|r| keys.contains(&r.first())).collect();
@@ -304,7 +305,7 @@ impl SyncBackend for IdbBackend {
                     return Ok(((None, None), true));
                 }
                 let by_stream = index(&object_store(&tx, LOG)?, BY_STREAM)?;
-                let version = Pending::new(last_key(&by_stream, &stream_range(&conflict.stream, u64::MAX)?), "read stream")?;
+                let version = Pending::new(version_request(&by_stream, &conflict.stream), "read stream")?;
                 let version = decode_stream_version(&version.result().await?)?;
                 let request = rebase_request(&conflict, version, recorded_at)?;
                 let (mut outcomes, head) = self.append_in(&tx, &[request], Chaining::Independent, &Tripwire::new(None)).await?;
