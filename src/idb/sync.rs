@@ -188,7 +188,7 @@ impl SyncBackend for IdbBackend {
                         if run.events.iter().all(|e| e.version <= confirmed) {
                             continue;
                         }
-                        for (i, event) in run.events.iter().enumerate() {
+                        for (i, event) in run.events.iter().enumerate().filter(|(_, e)| e.version > confirmed) {
                             sync.pending.push(PendingEvent { id: event.id, position: event.position, version: event.version });
                             at.insert(event.position, (pending_runs.len(), i));
                         }
