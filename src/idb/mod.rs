@@ -461,9 +461,9 @@ impl Backend for IdbBackend {
         for record in found {
             events.extend(record.into_run()?.events);
         }
-        // Versions are 1..n with no gap, and the runs hold them whole.
-        let starts_at = |first: u64| first <= low.max(1);
-        if events.first().is_some_and(|e| !starts_at(e.version)) || events.windows(2).any(|w| w[1].version != w[0].version + 1) {
+        // Versions are 1..n with no gap, and the runs hold them whole: the runs read start at or
+        // before `low` and follow each other.
+        if events.first().is_some_and(|e| e.version > low) || events.windows(2).any(|w| w[1].version != w[0].version + 1) {
             return Err(corrupt("stream", "has a gap in its versions"));
         }
         Ok(match direction {

@@ -185,8 +185,9 @@ struct Migration {
     transaction: IdbTransaction,
     db: IdbDatabase,
     log: IdbObjectStore,
-    /// Schema 2: the outbox request, read at the first event; its entries by key.
-    outbox: Option<(IdbRequest, BTreeMap<u64, OutboxEntry>)>,
+    /// Schema 2: the outbox request (taken at the first step, when it has long succeeded:
+    /// requests run in order) and its entries by key.
+    outbox: Option<(Option<IdbRequest>, BTreeMap<u64, OutboxEntry>)>,
     /// Schema 1: every event pending.
     legacy: Option<LegacyOutbox>,
     cursor: IdbRequest,
@@ -208,7 +209,7 @@ impl Migration {
     ) -> Result<Listener, JsValue> {
         let transaction = request.transaction().ok_or_else(|| JsValue::from_str("no upgrade transaction"))?;
         let outbox = if from_sync_schema {
-            Some((transaction.object_store(OUTBOX)?.get_all()?, BTreeMap::new()))
+            Some((Some(transaction.object_store(OUTBOX)?.get_all()?), BTreeMap::new()))
         } else {
             None
         };
@@ -242,7 +243,7 @@ impl Migration {
     fn step(&mut self, events: &IdbRequest) -> Result<(), StorageError> {
         let failed = |e: JsValue| from_js(&e, "upgrade to schema 3");
         if let Some((request, entries)) = &mut self.outbox {
-            if entries.is_empty() {
+            if let Some(request) = request.take() {
                 let records: Array = request.result().map_err(failed)?.unchecked_into();
                 for record in records.iter() {
                     let entry = decode_outbox(&record)?;
