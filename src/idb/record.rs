@@ -280,7 +280,7 @@ fn decode_log_as(record: &JsValue, built: bool) -> Result<LogRecord, StorageErro
     if n == 0 {
         return Err(corrupt("log entry", "holds no event"));
     }
-    let mut numbers = alloc::vec![f64::NAN; 2 + 2 * n];
+    let mut numbers = alloc::vec![f64::NAN; 2 + 3 * n];
     let text = run_fields(record, &mut numbers).ok_or_else(|| corrupt("log entry", "is not a run of events"))?;
     let (last, version) = (numbers[0], numbers[1]);
     let (Some(last), Some(version)) = (safe_integer(last), safe_integer(version)) else {
@@ -292,10 +292,14 @@ fn decode_log_as(record: &JsValue, built: bool) -> Result<LogRecord, StorageErro
     // The checked fields are all `runEvents` reads: it builds from a record `runFields` passed.
     let mut payloads = if built {
         let events = Rc::new(run_events(record));
-        (0..n as u32)
-            .flat_map(|index| {
-                let events = events.clone();
-                [false, true].map(move |metadata| JsPayload::Built { events: events.clone(), index, metadata })
+        let objects = &numbers[2 + 2 * n..];
+        (0..n)
+            .flat_map(|i| {
+                let (events, index) = (events.clone(), i as u32);
+                [false, true].map(move |metadata| {
+                    let object = metadata.then_some(objects[i] == 1.0);
+                    JsPayload::Built { events: events.clone(), index, metadata, object }
+                })
             })
             .collect::<alloc::vec::Vec<_>>()
     } else {

@@ -41,7 +41,7 @@ export function runFields(record, numbers) {
   const n = Array.isArray(ids) ? ids.length : -1;
   numbers[0] = typeof last === 'number' ? last : NaN;
   numbers[1] = typeof version === 'number' ? version : NaN;
-  if (typeof stream !== 'string' || stream.includes('\0') || n < 1 || numbers.length < 2 + 2 * n) return undefined;
+  if (typeof stream !== 'string' || stream.includes('\0') || n < 1 || numbers.length < 2 + 3 * n) return undefined;
   for (const a of [types, times, server, data, metadata]) if (!Array.isArray(a) || a.length !== n) return undefined;
   let text = stream;
   for (let i = 0; i < n; i++) {
@@ -50,6 +50,8 @@ export function runFields(record, numbers) {
     text += '\0' + id + '\0' + type;
     numbers[2 + i] = typeof time === 'number' ? time : NaN;
     numbers[2 + n + i] = at == null ? -1 : typeof at === 'number' ? at : NaN;
+    const m = metadata[i];
+    numbers[2 + 2 * n + i] = typeof m === 'object' && m !== null && !Array.isArray(m) ? 1 : 0;
   }
   return text;
 }
@@ -170,9 +172,11 @@ extern "C" {
     pub(crate) fn stored_event_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// The fields of a `log` record (schema 3) in one crossing: its stream and each event's id
     /// and type joined by NUL, when every field has its stored type and no text holds NUL (so
-    /// the split is exact); `numbers` gets `last`,
-    /// `version`, then each event's `recordedAt`, then each event's server position (-1 for
-    /// null). `numbers` must hold `2 + 2n` for the record's `n` events ([`run_length`]).
+    /// the split is exact); `numbers` gets `last`, `version`, then each event's `recordedAt`,
+    /// then each event's server position (-1 for null), then 1 or 0 for each event's metadata
+    /// being a plain object or not (the check [`crate::core::Payload::is_object`] makes of a
+    /// `JsValue`, made here so a built event is not read back for it). `numbers` must hold
+    /// `2 + 3n` for the record's `n` events ([`run_length`]).
     #[wasm_bindgen(js_name = runFields)]
     pub(crate) fn run_fields(record: &JsValue, numbers: &mut [f64]) -> Option<String>;
     /// A `log` record's data and metadata, interleaved (`[data0, metadata0, data1, …]`), in one

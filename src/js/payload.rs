@@ -23,6 +23,9 @@ pub enum JsPayload {
         index: u32,
         /// Whether this is the metadata (else the data).
         metadata: bool,
+        /// Whether the value is a plain object, when found as the run was read (`runFields`
+        /// finds it for metadata); `None`: asked of the value.
+        object: Option<bool>,
     },
 }
 
@@ -31,7 +34,7 @@ impl JsPayload {
     pub fn value(&self) -> JsValue {
         match self {
             JsPayload::Value(value) => value.clone(),
-            JsPayload::Built { events, index, metadata } => {
+            JsPayload::Built { events, index, metadata, .. } => {
                 get(&events.get(*index), if *metadata { "metadata" } else { "data" })
             }
         }
@@ -72,6 +75,10 @@ impl Payload for JsPayload {
         self.value().to_value(field)
     }
     fn is_object(&self) -> bool {
-        Payload::is_object(&self.value())
+        match self {
+            JsPayload::Value(value) => Payload::is_object(value),
+            JsPayload::Built { object: Some(object), .. } => *object,
+            built => Payload::is_object(&built.value()),
+        }
     }
 }
