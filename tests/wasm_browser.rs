@@ -772,3 +772,20 @@ async fn idb_every_kind_of_value_round_trips_through_a_run() {
         assert!(zero.is_some_and(|z| z == 0.0 && z.is_sign_negative()), "-0 stays -0");
     }
 }
+
+/// A reader holds the rest of the run it stopped in (whole runs are read); once the store is
+/// closed, a later page is refused like any later call, not served from what it holds.
+#[wasm_bindgen_test]
+async fn idb_a_reader_holding_the_rest_of_a_run_refuses_pages_after_close() {
+    let store = open_store(&unique("surplus")).await;
+    let events: Vec<EventInput> = (0..(PAGE_SIZE as u32 * 3)).map(event).collect();
+    store.append("Big-1", events, ExpectedVersion::NoStream).await.expect("append");
+    let mut stream = StreamReader::new(store.clone(), "Big-1", ReadStreamOptions::default()).expect("reader");
+    let mut all = AllReader::new(store.clone(), ReadAllOptions::default()).expect("reader");
+    assert_eq!(stream.next_page().await.expect("page").len(), PAGE_SIZE, "a page, the rest held");
+    assert_eq!(all.next_page().await.expect("page").len(), PAGE_SIZE, "a page, the rest held");
+    store.close();
+    let (stream_page, all_page) = (stream.next_page().await, all.next_page().await);
+    assert_eq!(stream_page.map(|p| p.len()), Err(Error::StoreClosed), "stream read");
+    assert_eq!(all_page.map(|p| p.len()), Err(Error::StoreClosed), "global read");
+}

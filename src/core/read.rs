@@ -89,13 +89,13 @@ impl<B: Backend> StreamReader<B> {
 
     /// The next page (at most [`PAGE_SIZE`] events), in order; empty once the read is over.
     pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
-        if !self.surplus.is_empty() {
-            return Ok(take_page(&mut self.surplus));
-        }
-        if self.done {
+        if self.done && self.surplus.is_empty() {
             return Ok(Vec::new());
         }
         self.store.ensure_open()?;
+        if !self.surplus.is_empty() {
+            return Ok(take_page(&mut self.surplus));
+        }
         let want = (PAGE_SIZE as u64).min(self.remaining) as usize;
         let mut page = self
             .store
@@ -156,6 +156,7 @@ impl<B: Backend> AllReader<B> {
     /// read is over.
     pub async fn next_page(&mut self) -> Result<Vec<RecordedEvent<B::Payload>>, Error> {
         if !self.surplus.is_empty() {
+            self.store.ensure_open()?;
             return Ok(take_page(&mut self.surplus));
         }
         while !self.done {
